@@ -1,0 +1,42 @@
+# Every target bootstraps .venv (Python 3.11+) and installs the project into it when
+# the venv is missing or pyproject.toml is newer than the last install.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+SPHINX := $(PY) -m sphinx -W -n --keep-going -q
+
+.PHONY: demo test docs doctest clean help
+
+help:
+	@echo "make demo          the tour: slow poetry servers and every client model so far"
+	@echo "make test          every chapter's tests, then the docs build and its doctests"
+	@echo "make test CH=N     chapter N's tests only"
+	@echo "make docs          the HTML book in docs/_build/html"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+demo: $(STAMP)
+	$(PY) -m coro
+
+test: $(STAMP)
+ifdef CH
+	@ch=$$(printf 'ch%02d' '$(CH)') && $(PY) -m pytest -m $$ch; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "chapter $(CH) has no tests (yet): see 'python -m coro --list'"; fi; \
+	  exit $$rc
+else
+	$(PY) -m pytest
+	$(SPHINX) -b html docs docs/_build/html
+	$(SPHINX) -b doctest docs docs/_build/doctest
+endif
+
+docs: $(STAMP)
+	$(SPHINX) -b html docs docs/_build/html
+	@echo "The book: docs/_build/html/index.html"
+
+clean:
+	rm -rf docs/_build .pytest_cache

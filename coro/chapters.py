@@ -1,0 +1,47 @@
+"""The table of contents: each chapter written so far and the stages you can run.
+
+``python -m coro --list`` prints it. A test runs every command listed here with
+``--help``, so the table cannot name a stage that does not exist.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A runnable piece of a chapter: its role (client, server, demo) and command."""
+
+    role: str
+    command: str
+
+
+@dataclass(frozen=True)
+class Chapter:
+    number: int
+    title: str
+    stages: tuple
+
+
+CHAPTERS = (
+    Chapter(1, "Models: synchronous, threaded and asynchronous; the tour", (
+        Stage("demo", "python -m coro"),
+    )),
+    Chapter(2, "Slow poetry and the blocking client", (
+        Stage("server", "python -m poetry_server.blocking POEM"),
+        Stage("client", "python -m coro.blocking_client [HOST:]PORT ..."),
+    )),
+    Chapter(3, "Threads: the multi-threaded synchronous model", (
+        Stage("server", "python -m poetry_server.threaded POEM ..."),
+        Stage("server", "python -m poetry_server POEM ..."),
+        Stage("client", "python -m coro.threaded_client [HOST:]PORT ..."),
+    )),
+)
+
+
+def table_of_contents():
+    """The text ``python -m coro --list`` prints."""
+    lines = []
+    for chapter in CHAPTERS:
+        lines.append(f"ch{chapter.number:02d}  {chapter.title}")
+        lines.extend(f"  {stage.role:<6}  {stage.command}" for stage in chapter.stages)
+    return "\n".join(lines)

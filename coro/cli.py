@@ -1,0 +1,199 @@
+"""The command line every client stage shares.
+
+    python -m coro.<stage> [--timeout SECONDS] [--save DIR] [--timeline] [HOST:]PORT ...
+
+A stage module supplies one function, ``download_all(addresses, *, timeout, trace,
+done)``, which downloads one poem from each address its own way and calls
+``done(task, poem=...)`` or ``done(task, error=...)`` exactly once per task. This
+module does everything else the same way for every stage, so that two stages differ
+only in how they wait:
+
+- one line per finished task, as it finishes:
+  ``Task 1: got 3003 bytes of poetry from 127.0.0.1:40001 in 1.02s``;
+- one line per failed task: ``Task 2: failed: connection refused by 127.0.0.1:40002``;
+- last, ``Got 3 poems in 1.05s``;
+- exit status 0 when every task succeeded, 1 when any failed, 2 on a usage error,
+  130 after Ctrl-C; never a traceback.
+"""
+
+import argparse
+import math
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from coro.trace import Event, Trace, render_timeline
+
+OK, FAILED, USAGE_ERROR, INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """A mistake on the command line, told to the user in one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def parse_address(text):
+    """Turn ``PORT`` or ``HOST:PORT`` into ``(host, port)``; the host defaults to 127.0.0.1.
+
+    >>> parse_address("10001")
+    ('127.0.0.1', 10001)
+    >>> parse_address("localhost:10002")
+    ('localhost', 10002)
+    """
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"not a port (1-65535) or HOST:PORT: {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, not {text!r}")
+    return value
+
+
+def make_parser(prog, description):
+    """The argument parser every client stage uses."""
+    parser = _Parser(prog=prog, description=description)
+    parser.add_argument("addresses", nargs="+", type=parse_address, metavar="[HOST:]PORT",
+                        help="a poetry server to download from (host: 127.0.0.1)")
+    parser.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                        help="give up on a server that sends nothing for this long "
+                             "(default: 10)")
+    parser.add_argument("--save", type=Path, metavar="DIR",
+                        help="write each poem's bytes to DIR/poem-<task>.txt")
+    parser.add_argument("--timeline", action="store_true",
+                        help="draw a timeline of the run when it ends")
+    return parser
+
+
+def describe(error, address, timeout):
+    """Say in a few words why a download failed.
+
+    >>> describe(ConnectionRefusedError(111, "Connection refused"), ("127.0.0.1", 1), 10)
+    'connection refused by 127.0.0.1:1'
+    """
+    where = f"{address[0]}:{address[1]}"
+    if isinstance(error, ConnectionRefusedError):
+        return f"connection refused by {where}"
+    if isinstance(error, ConnectionResetError):
+        return f"connection reset by {where}"
+    if isinstance(error, TimeoutError):
+        return f"timed out: {where} sent nothing for {timeout:g}s"
+    if isinstance(error, socket.gaierror):
+        return f"cannot find host {address[0]!r}: {error.strerror}"
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror.lower()} ({where})"
+    return f"{error} ({where})"
+
+
+class Report:
+    """Prints each task's line as it ends, and the summary at the end.
+
+    Each task ends exactly once: a second ``done`` for the same task is a bug in the
+    stage and raises. ``done`` may be called from any thread.
+    """
+
+    def __init__(self, addresses, trace, *, timeout, save=None, out=None):
+        self.addresses = addresses
+        self.trace = trace
+        self.timeout = timeout
+        self.save = save
+        self.out = out or sys.stdout
+        self.poems = {}
+        self.errors = {}
+        self._lock = threading.Lock()
+
+    def done(self, task, *, poem=None, error=None):
+        """Task ``task`` ended with ``poem`` (bytes) or ``error`` (an exception)."""
+        with self._lock:
+            if task in self.poems or task in self.errors:
+                raise RuntimeError(f"task {task} ended twice")
+            address = self.addresses[task - 1]
+            if error is None:
+                error = self._save(task, poem)
+            if error is None:
+                self.poems[task] = poem
+                self.trace.record(task, Event.DONE, len(poem))
+                host, port = address
+                line = (f"Task {task}: got {len(poem)} bytes of poetry from {host}:{port} "
+                        f"in {self._elapsed(task):.2f}s")
+            else:
+                self.errors[task] = error
+                self.trace.record(task, Event.FAILED)
+                line = f"Task {task}: failed: {describe(error, address, self.timeout)}"
+            print(line, file=self.out, flush=True)
+
+    def _save(self, task, poem):
+        if self.save is None:
+            return None
+        try:
+            (self.save / f"poem-{task}.txt").write_bytes(poem)
+        except OSError as exc:
+            return OSError(exc.errno, f"cannot save the poem: {exc.strerror}")
+        return None
+
+    def _elapsed(self, task):
+        first, last = self.trace.span(task)
+        return last - first
+
+    def summary(self):
+        """Print the last line and return the exit status."""
+        got = len(self.poems)
+        line = f"Got {got} poem{'' if got == 1 else 's'} in {self.trace.duration():.2f}s"
+        if self.errors:
+            line += f"; {len(self.errors)} failed"
+        print(line, file=self.out, flush=True)
+        return FAILED if self.errors else OK
+
+
+def run(download_all, addresses, *, timeout=10.0, save=None, out=None):
+    """Run one stage's ``download_all`` over ``addresses`` and report as it goes.
+
+    Returns:
+        ``(report, status)``: the :class:`Report` (poems, errors, trace) and the exit
+        status, 0 or 1.
+    """
+    trace = Trace()
+    report = Report(addresses, trace, timeout=timeout, save=save, out=out)
+    download_all(addresses, timeout=timeout, trace=trace, done=report.done)
+    missing = set(range(1, len(addresses) + 1)) - report.poems.keys() - report.errors.keys()
+    if missing:
+        raise RuntimeError(f"tasks {sorted(missing)} never ended")
+    return report, report.summary()
+
+
+def main(download_all, argv=None, *, prog, description):
+    """The whole command line of a client stage; returns the exit status."""
+    try:
+        options = make_parser(prog, description).parse_args(argv)
+        if options.save is not None:
+            _make_folder(options.save)
+    except UsageError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    try:
+        report, status = run(download_all, options.addresses, timeout=options.timeout,
+                             save=options.save)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return INTERRUPTED
+    if options.timeline:
+        print(render_timeline(report.trace))
+    return status
+
+
+def _make_folder(path):
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot use {str(path)!r} for --save: {exc.strerror}") from None

@@ -1,0 +1,57 @@
+"""The tour: the same three poems downloaded by each model, side by side.
+
+It starts three slow poetry servers on free loopback ports (no other terminal needed),
+runs each client stage against them in turn, and prints for each model the total
+time, the sum of the per-poem times, and a timeline of when each download was active.
+A synchronous model's total is about the sum; a model that waits for many sockets at
+once finishes in about the time of the slowest download.
+"""
+
+from dataclasses import dataclass
+
+from coro import blocking_client, cli, threaded_client
+from coro.trace import render_timeline
+from poetry_server import spawn
+
+#: The poems the tour downloads, and how slowly they are served.
+POEMS = ("ecstasy", "fascination", "science")
+DELAY = 0.1
+NUM_BYTES = 200
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    chapter: int
+    download_all: object
+
+
+MODELS = (
+    Model("blocking", 2, blocking_client.download_all),
+    Model("threaded", 3, threaded_client.download_all),
+)
+
+
+def tour(out, *, delay=DELAY, num_bytes=NUM_BYTES, models=MODELS):
+    """Run every model against the same servers and print what each one did.
+
+    Returns:
+        ``{model name: trace}`` of the runs, and the exit status (1 if any download
+        failed).
+    """
+    traces, status = {}, 0
+    with spawn(*POEMS, delay=delay, num_bytes=num_bytes) as addresses:
+        ports = " ".join(str(port) for _, port in addresses)
+        print(f"Serving {', '.join(POEMS)} on ports {ports}: {num_bytes} bytes "
+              f"every {delay:g}s.", file=out)
+        for model in models:
+            print(f"\n== ch{model.chapter:02d}, the {model.name} client ==", file=out)
+            report, model_status = cli.run(model.download_all, addresses, out=out)
+            status = max(status, model_status)
+            traces[model.name] = report.trace
+            print(render_timeline(report.trace), file=out)
+    print("\nmodel        total   sum of the downloads", file=out)
+    for name, trace in traces.items():
+        print(f"{name:<10} {trace.duration():6.2f}s   {trace.sum_of_task_times():6.2f}s",
+              file=out)
+    return traces, status

@@ -1,0 +1,57 @@
+"""Figures the book draws at build time from real runs.
+
+Each figure starts real slow poetry servers, runs a client stage against them, and
+plots the trace of that run, so the timelines in the book are measurements, not
+drawings.
+"""
+
+import io
+
+import matplotlib.pyplot as plt
+
+from coro import blocking_client, cli, threaded_client
+from coro.trace import plot_timeline
+from poetry_server import spawn
+
+STAGES = {
+    "blocking": blocking_client,
+    "threaded": threaded_client,
+}
+POEMS = ("ecstasy", "fascination", "science")
+
+
+def run_stage(name, *, poems=POEMS, delay=0.1, num_bytes=200, server="poetry_server",
+              clients_of_one_server=None):
+    """Run one client stage against fresh servers; return its trace.
+
+    With ``clients_of_one_server=n``, the stage downloads the first poem ``n`` times
+    from one server, to show how that server treats clients that arrive together.
+    """
+    if clients_of_one_server:
+        poems = poems[:1]
+    with spawn(*poems, module=server, delay=delay, num_bytes=num_bytes) as addresses:
+        if clients_of_one_server:
+            addresses = addresses * clients_of_one_server
+        report, status = cli.run(STAGES[name].download_all, addresses, out=io.StringIO())
+    if status != 0:
+        raise RuntimeError(f"the {name} client failed: {report.errors}")
+    return report.trace
+
+
+def plot_runs(runs):
+    """Stack the timelines of ``[(title, trace), ...]`` on a shared time axis."""
+    fig, axes = plt.subplots(len(runs), 1, figsize=(8, 1.1 + 0.9 * len(runs)),
+                             sharex=True, squeeze=False)
+    for (title, trace), ax in zip(runs, axes[:, 0]):
+        plot_timeline(trace, ax, title=f"{title}: {trace.duration():.2f}s in all, "
+                                       f"{trace.sum_of_task_times():.2f}s of downloads")
+    for ax in axes[:-1, 0]:
+        ax.set_xlabel("")
+    fig.tight_layout()
+    return fig
+
+
+def timelines(*names, **run_options):
+    """One timeline per client stage, each against fresh servers."""
+    return plot_runs([(f"{name} client", run_stage(name, **run_options))
+                      for name in names])

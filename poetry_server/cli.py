@@ -1,0 +1,144 @@
+"""The command line every poetry server shares.
+
+    python -m poetry_server [--iface HOST] [--port PORT] [--delay SECONDS]
+                            [--num-bytes N] POEM ...
+
+Each POEM is served on its own port: PORT, PORT+1, ... (or any free port when PORT
+is 0). Every mistake a user can make here ends in one line on stderr and exit
+status 2, never a traceback.
+"""
+
+import argparse
+import errno
+import math
+import socket
+import sys
+
+from poetry_server.catalogue import PoemError, catalogue, load_poem
+
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    """A mistake on the command line, told to the user in one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _delay(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, not {text!r}")
+    return value
+
+
+def _whole(low, high=None):
+    def convert(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}, not {text!r}")
+        return value
+
+    return convert
+
+
+def make_parser(prog, description, *, many_poems=True):
+    """The server's argument parser; ``--help`` lists the catalogue."""
+    names = ", ".join(catalogue())
+    parser = _Parser(
+        prog=prog,
+        description=description,
+        epilog=f"POEM is a file path or one of: {names}.",
+    )
+    parser.add_argument("--iface", default="127.0.0.1", metavar="HOST",
+                        help="interface to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=_whole(0, 65535), default=0,
+                        help="port of the first poem; the next poems take the ports "
+                             "after it (default: 0, any free port)")
+    parser.add_argument("--delay", type=_delay, default=0.7, metavar="SECONDS",
+                        help="seconds between two chunks (default: 0.7)")
+    parser.add_argument("--num-bytes", type=_whole(1), default=10, metavar="N",
+                        help="bytes in each chunk (default: 10)")
+    parser.add_argument("poems", nargs="+" if many_poems else 1, metavar="POEM",
+                        help="the poem to serve" + (", one port each" if many_poems else ""))
+    return parser
+
+
+def parse_args(parser, argv):
+    """Parse ``argv`` and load the poems.
+
+    Returns:
+        ``(options, poems)``, the poems loaded in command-line order.
+
+    Raises:
+        UsageError: for any mistake, with a one-line message.
+    """
+    options = parser.parse_args(argv)
+    if options.port and options.port + len(options.poems) - 1 > 65535:
+        raise UsageError(f"{len(options.poems)} poems from port {options.port} run past 65535")
+    try:
+        poems = [load_poem(name) for name in options.poems]
+    except PoemError as exc:
+        raise UsageError(str(exc)) from None
+    return options, poems
+
+
+def listen(iface, port, backlog=128):
+    """Return a listening TCP socket bound to ``(iface, port)``.
+
+    Raises:
+        UsageError: when the port is taken or the interface is not one of ours.
+    """
+    try:
+        infos = socket.getaddrinfo(iface, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UsageError(f"cannot listen on {iface!r}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(f"port {port} on {iface} is already in use") from None
+        raise UsageError(f"cannot listen on {iface}:{port}: {exc.strerror}") from None
+    return sock
+
+
+def listen_all(options, poems):
+    """Open one listening socket per poem, closing them all if one fails."""
+    listeners = []
+    try:
+        for offset, _ in enumerate(poems):
+            port = options.port + offset if options.port else 0
+            listeners.append(listen(options.iface, port))
+    except UsageError:
+        for sock in listeners:
+            sock.close()
+        raise
+    return listeners
+
+
+def announce(poem, listener):
+    """Print ``Serving <poem> on <host>:<port>`` and flush it at once."""
+    host, port = listener.getsockname()[:2]
+    print(f"Serving {poem.name} on {host}:{port}", flush=True)
+
+
+def fail_usage(prog, error):
+    """Tell the user what was wrong, in one line, and return the exit status."""
+    print(f"{prog}: error: {error}", file=sys.stderr)
+    return USAGE_ERROR

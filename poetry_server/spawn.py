@@ -1,0 +1,60 @@
+"""Start a poetry server in a child process and learn its ports.
+
+The tour, the tests and the docs build all need servers on free loopback ports.
+They start the real command, ``python -m poetry_server --port 0 ...``, read the
+``Serving <poem> on <host>:<port>`` lines it prints, and stop it with Ctrl-C (SIGINT)
+when they are done, exactly as a reader would in another terminal.
+"""
+
+import contextlib
+import signal
+import subprocess
+import sys
+
+
+class ServerFailed(RuntimeError):
+    """The server exited before it announced every poem."""
+
+
+@contextlib.contextmanager
+def spawn(*poems, module="poetry_server", delay=0.1, num_bytes=10, iface="127.0.0.1"):
+    """Run ``python -m <module>`` serving ``poems`` on free ports.
+
+    Args:
+        poems: Catalogue names or file paths.
+        module: The server module to run (``poetry_server.blocking`` serves one poem).
+        delay: Seconds between chunks.
+        num_bytes: Bytes per chunk.
+        iface: The interface to listen on.
+
+    Yields:
+        A list of ``(host, port)``, one per poem, in order.
+
+    Raises:
+        ServerFailed: with the server's stderr, if it exits before announcing.
+    """
+    command = [sys.executable, "-m", module, "--iface", iface, "--port", "0",
+               "--delay", str(delay), "--num-bytes", str(num_bytes), *poems]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL, text=True)
+    try:
+        addresses = []
+        for _ in poems:
+            line = child.stdout.readline()
+            if not line.startswith("Serving "):
+                child.kill()
+                child.wait()
+                raise ServerFailed(f"{' '.join(command)}: {line}{child.stderr.read()}".strip())
+            host, _, port = line.rsplit(" ", 1)[1].strip().rpartition(":")
+            addresses.append((host, int(port)))
+        yield addresses
+    finally:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        child.stdout.close()
+        child.stderr.close()

@@ -1,0 +1,152 @@
+"""What the tests share: scripted servers, raw readers and the client stages' runs."""
+
+import contextlib
+import re
+import selectors
+import socket
+import subprocess
+import sys
+import threading
+
+from coro.trace import Event, Trace
+from poetry_server import load_poem
+
+LOOPBACK = "127.0.0.1"
+
+
+def catalogue_bytes(name):
+    return load_poem(name).data
+
+
+@contextlib.contextmanager
+def refused_address():
+    """An address whose connections are refused: bound, never listening.
+
+    The socket stays bound for the whole test, so no other program can take the port.
+    """
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        yield sock.getsockname()
+
+
+class ScriptedServer:
+    """A listener on a free loopback port that runs ``behaviour(sock)`` per client.
+
+    Used for servers that misbehave on purpose: reset mid-poem, never send, wait for
+    every client before sending. Every socket it opened is closed on exit.
+    """
+
+    def __init__(self, behaviour, clients=1):
+        self.behaviour = behaviour
+        self.clients = clients
+        self.listener = socket.create_server((LOOPBACK, 0))
+        self.address = self.listener.getsockname()
+        self.accepted = []
+        self.errors = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        try:
+            for _ in range(self.clients):
+                sock, _ = self.listener.accept()
+                self.accepted.append(sock)
+            self.behaviour(self.accepted)
+        except OSError as exc:  # told to the test in __exit__, never dropped
+            self.errors.append(exc)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes a blocked accept()
+        self._thread.join(timeout=10)
+        self.listener.close()
+        for sock in self.accepted:
+            sock.close()
+        assert not self._thread.is_alive(), "scripted server did not stop"
+
+
+def reset(sock):
+    """Close ``sock`` with a TCP reset instead of an orderly FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    sock.close()
+
+
+def read_all(addresses, *, connect_after_first_chunk=False, stop_after=None):
+    """Read from many servers at once in one thread, recording a trace.
+
+    Task ``n`` reads from ``addresses[n-1]``. With ``connect_after_first_chunk``, task
+    n+1 connects only once task n has received its first bytes, which fixes the order
+    in which a server accepts them. ``stop_after`` maps a task to the number of bytes
+    after which it hangs up early.
+
+    Returns:
+        ``(poems, trace)``: the bytes each task received, by task number, and the trace.
+    """
+    trace = Trace()
+    stop_after = stop_after or {}
+    poems = {}
+    pending = list(enumerate(addresses, start=1))
+    with selectors.DefaultSelector() as selector:
+
+        def connect_next():
+            task, address = pending.pop(0)
+            sock = socket.create_connection(address, timeout=10)
+            trace.record(task, Event.CONNECTED)
+            poems[task] = bytearray()
+            selector.register(sock, selectors.EVENT_READ, task)
+
+        try:
+            connect_next()
+            if not connect_after_first_chunk:
+                while pending:
+                    connect_next()
+            while selector.get_map():
+                ready = selector.select(timeout=10)
+                if not ready:
+                    raise TimeoutError("no server sent anything for 10s")
+                for key, _ in ready:
+                    task = key.data
+                    data = key.fileobj.recv(65536)
+                    if data:
+                        if not poems[task] and pending and connect_after_first_chunk:
+                            connect_next()
+                        poems[task] += data
+                        trace.record(task, Event.RECEIVED, len(data))
+                    if not data or len(poems[task]) >= stop_after.get(task, float("inf")):
+                        trace.record(task, Event.DONE, len(poems[task]))
+                        selector.unregister(key.fileobj)
+                        key.fileobj.close()
+        finally:
+            for key in list(selector.get_map().values()):
+                key.fileobj.close()
+    return {task: bytes(data) for task, data in poems.items()}, trace
+
+
+def events(trace, *kinds):
+    """``[(task, event), ...]`` of the trace, keeping only ``kinds`` if given."""
+    return [(r.task, r.event) for r in trace.records if not kinds or r.event in kinds]
+
+
+def run_module(module, *args, timeout=60):
+    """Run ``python -m module args...``; return the CompletedProcess (text)."""
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+TASK_LINE = re.compile(
+    r"^Task (\d+): got (\d+) bytes of poetry from ([\d.]+):(\d+) in \d+\.\d\ds$")
+FAILED_LINE = re.compile(r"^Task (\d+): failed: (.+)$")
+SUMMARY_LINE = re.compile(r"^Got (\d+) poems? in \d+\.\d\ds(; (\d+) failed)?$")
+
+
+def assert_one_line_usage_error(result, prog):
+    """A usage error: exit 2, nothing on stdout, one line on stderr naming ``prog``."""
+    assert result.returncode == 2, result
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"{prog}: error: "), lines[0]
