@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-SPHINX := $(PY) -m sphinx -W -n --keep-going -q
+SPHINX := $(PY) -m sphinx -W -n --keep-going -q -d docs/_build/doctrees
 
 .PHONY: demo test docs doctest clean help
 

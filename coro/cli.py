@@ -40,6 +40,7 @@ class _Parser(argparse.ArgumentParser):
 def parse_address(text):
     """Turn ``PORT`` or ``HOST:PORT`` into ``(host, port)``; the host defaults to 127.0.0.1.
 
+    >>> from coro.cli import parse_address
     >>> parse_address("10001")
     ('127.0.0.1', 10001)
     >>> parse_address("localhost:10002")
@@ -79,6 +80,7 @@ def make_parser(prog, description):
 def describe(error, address, timeout):
     """Say in a few words why a download failed.
 
+    >>> from coro.cli import describe
     >>> describe(ConnectionRefusedError(111, "Connection refused"), ("127.0.0.1", 1), 10)
     'connection refused by 127.0.0.1:1'
     """

@@ -5,6 +5,7 @@ when it connected, each chunk of bytes it received, and when it finished or fail
 The tests read the order of those records to check how a model interleaves its
 tasks; the tour draws them as an ASCII timeline; the docs draw them with matplotlib.
 
+>>> from coro.trace import Event, Trace, render_timeline
 >>> trace = Trace(clock=iter([0.0, 0.1, 0.5, 1.0]).__next__)
 >>> trace.record(1, Event.START)
 >>> trace.record(1, Event.CONNECTED)

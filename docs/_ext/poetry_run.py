@@ -1,4 +1,4 @@
-"""Sphinx directives that put the output of real runs into the book.
+"""Sphinx directives that put real code and the output of real runs into the book.
 
 ``.. poetry-run:: COMMAND`` runs COMMAND while slow poetry servers are up, and shows
 the command and what it printed, exactly as a reader's terminal would show them::
@@ -17,11 +17,14 @@ command's exit status is not ``:returncode:`` (default 0), so a page cannot show
 that went wrong by accident.
 """
 
+import ast
 import contextlib
+import difflib
 import shlex
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import Directive, directives
@@ -87,6 +90,40 @@ class PoetryRun(Directive):
         return [block]
 
 
+class StageDiff(Directive):
+    """``.. stage-diff:: OLD NEW`` shows what a stage changed against the one before.
+
+    Paths are relative to the repository. With ``:pyobject: NAME``, only that
+    function or class of each file is compared, so the diff shows the one new idea.
+    """
+
+    required_arguments = 2
+    option_spec = {"pyobject": directives.unchanged}
+
+    def run(self):
+        env = self.state.document.settings.env
+        root = Path(env.srcdir).parent
+        texts = []
+        for name in self.arguments:
+            path = root / name
+            env.note_dependency(str(path))
+            source = path.read_text(encoding="utf-8")
+            if "pyobject" in self.options:
+                source = _pyobject(source, self.options["pyobject"], name, self)
+            texts.append(source.splitlines(keepends=True))
+        diff = "".join(difflib.unified_diff(*texts, *self.arguments, n=3))
+        return [nodes.literal_block(diff, diff, language="diff")]
+
+
+def _pyobject(source, name, filename, directive):
+    for node in ast.parse(source).body:
+        if getattr(node, "name", None) == name:
+            lines = source.splitlines(keepends=True)
+            return "".join(lines[node.lineno - 1:node.end_lineno])
+    raise directive.error(f"{filename} has no top-level {name!r}")
+
+
 def setup(app):
     app.add_directive("poetry-run", PoetryRun)
+    app.add_directive("stage-diff", StageDiff)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
