@@ -9,7 +9,7 @@ import io
 
 import matplotlib.pyplot as plt
 
-from coro import blocking_client, cli, threaded_client
+from coro import blocking_client, cli, threaded_client, tour
 from coro.trace import plot_timeline
 from poetry_server import spawn
 
@@ -17,10 +17,10 @@ STAGES = {
     "blocking": blocking_client,
     "threaded": threaded_client,
 }
-POEMS = ("ecstasy", "fascination", "science")
 
 
-def run_stage(name, *, poems=POEMS, delay=0.1, num_bytes=200, server="poetry_server",
+def run_stage(name, *, poems=tour.POEMS, delay=tour.DELAY, num_bytes=tour.NUM_BYTES,
+              server="poetry_server",
               clients_of_one_server=None):
     """Run one client stage against fresh servers; return its trace.
 
