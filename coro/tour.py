@@ -13,8 +13,8 @@ from coro import blocking_client, cli, threaded_client
 from coro.trace import render_timeline
 from poetry_server import spawn
 
-#: The poems the tour downloads, and how slowly they are served: three poems of about
-#: the same length, so that each download takes about as long as the others.
+#: Three poems of about the same length, so that each download takes about as long
+#: as the others. DELAY and NUM_BYTES set how slowly the servers send them.
 POEMS = ("ozymandias", "science", "fascination")
 DELAY = 0.1
 NUM_BYTES = 60
