@@ -31,7 +31,8 @@ def spawn(*poems, module="poetry_server", delay=0.1, num_bytes=10, iface="127.0.
         A list of ``(host, port)``, one per poem, in order.
 
     Raises:
-        ServerFailed: with the server's stderr, if it exits before announcing.
+        ServerFailed: with the server's stderr, if it exits before announcing, or
+            if it does not exit with status 0 when stopped with Ctrl-C.
     """
     command = [sys.executable, "-m", module, "--iface", iface, "--port", "0",
                "--delay", str(delay), "--num-bytes", str(num_bytes), *poems]
@@ -42,19 +43,27 @@ def spawn(*poems, module="poetry_server", delay=0.1, num_bytes=10, iface="127.0.
         for _ in poems:
             line = child.stdout.readline()
             if not line.startswith("Serving "):
-                child.kill()
-                child.wait()
+                _stop(child)
                 raise ServerFailed(f"{' '.join(command)}: {line}{child.stderr.read()}".strip())
             host, _, port = line.rsplit(" ", 1)[1].strip().rpartition(":")
             addresses.append((host, int(port)))
         yield addresses
+        _stop(child)
+        if child.returncode != 0:
+            raise ServerFailed(f"{' '.join(command)} exited {child.returncode} after "
+                               f"Ctrl-C: {child.stderr.read()}".strip())
     finally:
-        if child.poll() is None:
-            child.send_signal(signal.SIGINT)
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        _stop(child)
         child.stdout.close()
         child.stderr.close()
+
+
+def _stop(child):
+    """Ctrl-C, as a reader would type it; kill only if that is ignored for 10s."""
+    if child.poll() is None:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

@@ -4,7 +4,11 @@ Each chapter's test file calls these with its own stage module, so ``make test C
 checks chapter n's client against the same rules as every other client.
 """
 
+import signal
 import socket
+import subprocess
+import sys
+import threading
 
 from coro import cli
 from poetry_server import spawn
@@ -121,3 +125,26 @@ def check_usage_errors(module, tmp_path):
         result = run_module(module, *args)
         assert_one_line_usage_error(result, prog)
         assert message in result.stderr, (args, result.stderr)
+
+
+def check_ctrl_c_closes_everything_and_exits_cleanly(module, connections):
+    # The server accepts ``connections`` clients, then waits for each to close. Once it
+    # has accepted, the client is connected and blocked waiting: interrupt it there.
+    accepted = threading.Event()
+
+    def wait_for_the_client_to_close(socks):
+        accepted.set()
+        for sock in socks:
+            assert sock.recv(1) == b""  # the client closed its end
+
+    with ScriptedServer(wait_for_the_client_to_close, clients=connections) as server:
+        client = subprocess.Popen(
+            [sys.executable, "-m", module, *[str(server.address[1])] * connections],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with client:
+            assert accepted.wait(timeout=10)
+            client.send_signal(signal.SIGINT)
+            out, err = client.communicate(timeout=10)
+    assert client.returncode == 130
+    assert err == "Interrupted.\n"
+    assert server.errors == []

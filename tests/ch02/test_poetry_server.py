@@ -86,3 +86,10 @@ def test_a_poem_file_of_your_own(tmp_path):
     with spawn(str(poem), module=BLOCKING, delay=0, num_bytes=5) as [address]:
         poems, _ = read_all([address])
     assert poems[1] == poem.read_bytes()
+
+
+def test_ctrl_c_mid_poem_stops_the_server_cleanly():
+    # spawn() stops the server with SIGINT and fails unless it exits with status 0.
+    with spawn("mariner", module=BLOCKING, delay=30, num_bytes=10) as [address]:
+        poems, _ = read_all([address], stop_after={1: 1})
+    assert poems[1] and catalogue_bytes("mariner").startswith(poems[1])

@@ -61,5 +61,9 @@ def test_a_clean_close_mid_poem_cannot_be_told_from_the_end(capsys):
     check.check_a_clean_close_mid_poem_cannot_be_told_from_the_end(threaded_client, capsys)
 
 
+def test_ctrl_c_closes_everything_and_exits_cleanly():
+    check.check_ctrl_c_closes_everything_and_exits_cleanly(MODULE, connections=3)
+
+
 def test_usage_errors(tmp_path):
     check.check_usage_errors(MODULE, tmp_path)

@@ -47,3 +47,11 @@ def test_usage_errors(args, message):
     result = run_module("poetry_server", *args)
     assert_one_line_usage_error(result, "python -m poetry_server")
     assert message in result.stderr
+
+
+def test_ctrl_c_mid_poem_stops_the_server_cleanly():
+    # spawn() stops the server with SIGINT and fails unless it exits with status 0.
+    with spawn("mariner", "raven", delay=30, num_bytes=10) as addresses:
+        poems, _ = read_all(addresses, stop_after={1: 1, 2: 1})
+    for task, name in [(1, "mariner"), (2, "raven")]:
+        assert poems[task] and catalogue_bytes(name).startswith(poems[task])
