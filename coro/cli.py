@@ -21,6 +21,7 @@ import math
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 
 from coro.trace import Event, Trace, render_timeline
@@ -62,8 +63,15 @@ def _seconds(text):
     return value
 
 
-def make_parser(prog, description):
-    """The argument parser every client stage uses."""
+def make_parser(prog, description, stage_options=()):
+    """The argument parser every client stage uses.
+
+    Args:
+        prog: The command, as ``python -m <module>``.
+        description: One paragraph for ``--help``.
+        stage_options: ``(flags, keyword arguments)`` of ``add_argument`` for each
+            option of the stage's own, such as ``--backend``.
+    """
     parser = _Parser(prog=prog, description=description)
     parser.add_argument("addresses", nargs="+", type=parse_address, metavar="[HOST:]PORT",
                         help="a poetry server to download from (host: 127.0.0.1)")
@@ -74,6 +82,10 @@ def make_parser(prog, description):
                         help="write each poem's bytes to DIR/poem-<task>.txt")
     parser.add_argument("--timeline", action="store_true",
                         help="draw a timeline of the run when it ends")
+    parser.add_argument("--cpu", action="store_true",
+                        help="say how much CPU time the run used against its wall time")
+    parser.stage_option_names = [parser.add_argument(*flags, **keywords).dest
+                                 for flags, keywords in stage_options]
     return parser
 
 
@@ -113,6 +125,7 @@ class Report:
         self.out = out or sys.stdout
         self.poems = {}
         self.errors = {}
+        self.cpu_time = 0.0
         self._lock = threading.Lock()
 
     def done(self, task, *, poem=None, error=None):
@@ -158,26 +171,41 @@ class Report:
         return FAILED if self.errors else OK
 
 
-def run(download_all, addresses, *, timeout=10.0, save=None, out=None):
+def run(download_all, addresses, *, timeout=10.0, save=None, out=None, **stage_options):
     """Run one stage's ``download_all`` over ``addresses`` and report as it goes.
 
+    ``stage_options`` (``backend="poll"``, say) go to ``download_all`` as they are.
+
     Returns:
-        ``(report, status)``: the :class:`Report` (poems, errors, trace) and the exit
-        status, 0 or 1.
+        ``(report, status)``: the :class:`Report` (poems, errors, trace, and the CPU
+        time the process used meanwhile, ``cpu_time``) and the exit status, 0 or 1.
     """
     trace = Trace()
     report = Report(addresses, trace, timeout=timeout, save=save, out=out)
-    download_all(addresses, timeout=timeout, trace=trace, done=report.done)
+    cpu_before = time.process_time()
+    download_all(addresses, timeout=timeout, trace=trace, done=report.done, **stage_options)
+    report.cpu_time = time.process_time() - cpu_before
     missing = set(range(1, len(addresses) + 1)) - report.poems.keys() - report.errors.keys()
     if missing:
         raise RuntimeError(f"tasks {sorted(missing)} never ended")
     return report, report.summary()
 
 
-def main(download_all, argv=None, *, prog, description):
-    """The whole command line of a client stage; returns the exit status."""
+def main(download_all, argv=None, *, prog, description, stage_options=(), cpu=False):
+    """The whole command line of a client stage; returns the exit status.
+
+    Args:
+        download_all: The stage's way of downloading (see the module docstring).
+        argv: The arguments, ``sys.argv[1:]`` by default.
+        prog: The command, as ``python -m <module>``.
+        description: One paragraph for ``--help``.
+        stage_options: The stage's own options, as for :func:`make_parser`; their
+            values go to ``download_all`` as keyword arguments.
+        cpu: Report CPU against wall time even without ``--cpu``.
+    """
+    parser = make_parser(prog, description, stage_options)
     try:
-        options = make_parser(prog, description).parse_args(argv)
+        options = parser.parse_args(argv)
         if options.save is not None:
             _make_folder(options.save)
     except UsageError as exc:
@@ -185,13 +213,28 @@ def main(download_all, argv=None, *, prog, description):
         return USAGE_ERROR
     try:
         report, status = run(download_all, options.addresses, timeout=options.timeout,
-                             save=options.save)
+                             save=options.save,
+                             **{name: getattr(options, name)
+                                for name in parser.stage_option_names})
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return INTERRUPTED
+    if cpu or options.cpu:
+        print(cpu_line(report.cpu_time, report.trace.duration()))
     if options.timeline:
         print(render_timeline(report.trace))
     return status
+
+
+def cpu_line(cpu_time, wall_time):
+    """Say how busy the process was.
+
+    >>> from coro.cli import cpu_line
+    >>> cpu_line(0.5, 2.0)
+    'CPU time 0.50s in 2.00s of wall time (25%)'
+    """
+    share = cpu_time / wall_time if wall_time else 0.0
+    return f"CPU time {cpu_time:.2f}s in {wall_time:.2f}s of wall time ({share:.0%})"
 
 
 def _make_folder(path):
