@@ -68,7 +68,8 @@ def serve(listener, poem, *, num_bytes, delay):
 
 
 def main(argv=None):
-    """Run the server until Ctrl-C; return the exit status."""
+    """Run the server until Ctrl-C or SIGTERM; return the exit status."""
+    cli.stop_on_signals()
     prog = "python -m poetry_server.blocking"
     parser = cli.make_parser(prog, __doc__.split("\n\n")[0], many_poems=False)
     try:

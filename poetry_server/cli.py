@@ -11,6 +11,7 @@ status 2, never a traceback.
 import argparse
 import errno
 import math
+import signal
 import socket
 import sys
 
@@ -136,6 +137,16 @@ def announce(poem, listener):
     """Print ``Serving <poem> on <host>:<port>`` and flush it at once."""
     host, port = listener.getsockname()[:2]
     print(f"Serving {poem.name} on {host}:{port}", flush=True)
+
+
+def stop_on_signals():
+    """Make Ctrl-C (SIGINT) and ``kill`` (SIGTERM) both stop the server cleanly.
+
+    Both raise :exc:`KeyboardInterrupt` in the main thread, even when the server was
+    started with SIGINT ignored, as a shell does for ``command &``.
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.default_int_handler)
 
 
 def fail_usage(prog, error):

@@ -59,7 +59,8 @@ def _accept_forever(listener, poem, options, failures):
 
 
 def main(argv=None, prog="python -m poetry_server.threaded"):
-    """Run the server until Ctrl-C; return the exit status."""
+    """Run the server until Ctrl-C or SIGTERM; return the exit status."""
+    cli.stop_on_signals()
     parser = cli.make_parser(prog, __doc__.split("\n\n")[0])
     try:
         options, poems = cli.parse_args(parser, argv)

@@ -127,6 +127,12 @@ def check_usage_errors(module, tmp_path):
         assert message in result.stderr, (args, result.stderr)
 
 
+def _ctrl_c_as_in_a_terminal():
+    # A shell running this test suite in the background may have left SIGINT ignored,
+    # and a child inherits that. A reader's client in a terminal has the default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def check_ctrl_c_closes_everything_and_exits_cleanly(module, connections):
     # The server accepts ``connections`` clients, then waits for each to close. Once it
     # has accepted, the client is connected and blocked waiting: interrupt it there.
@@ -140,7 +146,8 @@ def check_ctrl_c_closes_everything_and_exits_cleanly(module, connections):
     with ScriptedServer(wait_for_the_client_to_close, clients=connections) as server:
         client = subprocess.Popen(
             [sys.executable, "-m", module, *[str(server.address[1])] * connections],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=_ctrl_c_as_in_a_terminal)
         with client:
             assert accepted.wait(timeout=10)
             client.send_signal(signal.SIGINT)
