@@ -14,6 +14,7 @@ import threading
 
 from coro import cli
 from coro.blocking_client import get_poetry
+from coro.threads import signals_for_the_main_thread_only
 
 
 def download_all(addresses, *, timeout, trace, done):
@@ -31,8 +32,9 @@ def download_all(addresses, *, timeout, trace, done):
         threading.Thread(target=download, args=(task, address), daemon=True)
         for task, address in enumerate(addresses, start=1)
     ]
-    for thread in threads:
-        thread.start()
+    with signals_for_the_main_thread_only():  # so that Ctrl-C can stop the join below
+        for thread in threads:
+            thread.start()
     for thread in threads:
         thread.join()
 

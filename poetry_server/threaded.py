@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 
+from coro.threads import signals_for_the_main_thread_only
 from poetry_server import cli
 from poetry_server.blocking import serve_client
 
@@ -71,11 +72,12 @@ def main(argv=None, prog="python -m poetry_server.threaded"):
     try:
         for poem, listener in zip(poems, listeners):
             cli.announce(poem, listener)
-            threading.Thread(
-                target=_accept_forever,
-                args=(listener, poem, options, failures),
-                daemon=True,
-            ).start()
+            with signals_for_the_main_thread_only():
+                threading.Thread(
+                    target=_accept_forever,
+                    args=(listener, poem, options, failures),
+                    daemon=True,
+                ).start()
         failure = failures.get()  # blocks until Ctrl-C, or until a port fails
         print(f"{prog}: error: {failure}", file=sys.stderr)
         return 1

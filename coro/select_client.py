@@ -1,0 +1,84 @@
+"""Chapter 5: I/O multiplexing, the first event loop.
+
+Chapter 4's downloads, driven by a loop that sleeps until the kernel says a socket
+is ready, instead of asking every socket all the time. Each turn of the loop:
+
+1. work out how long it may sleep (until the nearest download's deadline);
+2. sleep in the multiplexer (select, poll or epoll) until a socket is ready;
+3. run the step of each download whose socket is ready: finish its connect, or read.
+
+A socket being connected is watched for WRITE (the kernel makes it writable when the
+connect finishes, well or badly); a connected one for READ. The downloads interleave,
+the total is about the slowest one, and the CPU stays nearly idle. What it still
+lacks: the loop and the poetry are tangled together in one function. Chapter 8 pulls
+the loop out and gives it a name.
+
+    python -m coro.select_client [--backend select|poll|epoll] [--timeout SECONDS]
+                                 [--save DIR] [--timeline] [HOST:]PORT ...
+"""
+
+import sys
+import time
+
+from coro import cli, multiplexer
+from coro.multiplexer import READ, WRITE
+from coro.nonblocking import Download, State
+
+
+def download_all(addresses, *, timeout, trace, done, backend=None):
+    """Download the poems at the same time, in one thread, sleeping between events."""
+    with multiplexer.create(backend) as mux:
+
+        def forget(download):  # a descriptor must leave the multiplexer before it closes
+            if download.sock in mux:
+                mux.unregister(download.sock)
+
+        downloads = [Download(task, address, timeout=timeout, trace=trace, done=done,
+                              before_close=forget)
+                     for task, address in enumerate(addresses, start=1)]
+        by_fd = {}
+        try:
+            for download in downloads:
+                download.start()
+                if download.state is not State.FINISHED:
+                    by_fd[download.fileno()] = download
+                    watch(mux, download, WRITE if download.state is State.CONNECTING else READ)
+            while active := [d for d in downloads if d.state is not State.FINISHED]:
+                nearest = min(d.deadline for d in active)
+                for fd, _ in mux.poll(max(nearest - time.monotonic(), 0)):
+                    download = by_fd[fd]
+                    if download.state is State.CONNECTING:
+                        download.finish_connect()
+                        if download.state is State.READING:
+                            mux.modify(download.sock, READ)
+                    elif download.state is State.READING:
+                        download.try_recv()
+                now = time.monotonic()
+                for download in active:
+                    download.check_deadline(now)
+        finally:
+            for download in downloads:
+                download.close()
+
+
+def watch(mux, download, interest):
+    """Register ``download``'s socket; a backend that cannot watch it fails the task."""
+    try:
+        mux.register(download.sock, interest)
+    except multiplexer.TooManyDescriptors as exc:
+        download.fail(exc)
+
+
+def main(argv=None):
+    """Run the client; return the exit status."""
+    return cli.main(download_all, argv, prog="python -m coro.select_client",
+                    description=__doc__.split("\n\n")[0], stage_options=[(
+                        ("--backend",),
+                        {"choices": list(multiplexer.BACKENDS),
+                         "default": multiplexer.best_backend(),
+                         "help": "how to wait for the sockets (default: %(default)s)"},
+                    )])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The select client: one thread, one multiplexer, every failure still named."""
+
+import contextlib
+import functools
+import os
+import resource
+
+import pytest
+
+from coro import multiplexer, select_client
+from poetry_server import spawn
+from tests import client_checks as check
+from tests.support import Event, ScriptedServer, catalogue_bytes, events, run_module
+
+MODULE = "coro.select_client"
+
+
+@pytest.fixture(params=list(multiplexer.BACKENDS))
+def stage(request):
+    """The stage with its ``download_all`` bound to one backend."""
+    class Stage:
+        download_all = functools.partial(select_client.download_all, backend=request.param)
+    return Stage
+
+
+def _send_only_when_everyone_is_here(socks):
+    for n, sock in enumerate(socks, start=1):
+        sock.sendall(f"poem {n}\n".encode())
+    for sock in socks:
+        sock.close()
+
+
+def test_the_downloads_interleave_in_one_thread(stage, capsys):
+    with ScriptedServer(_send_only_when_everyone_is_here, clients=3) as server:
+        report, status, _ = check.run_in_process(stage, [server.address] * 3, capsys)
+    assert status == 0
+    assert sorted(report.poems.values()) == [b"poem 1\n", b"poem 2\n", b"poem 3\n"]
+    kinds = [event for _, event in events(report.trace, Event.CONNECTED, Event.DONE)]
+    assert kinds[:3] == [Event.CONNECTED] * 3
+
+
+def test_non_ascii_poems_with_one_byte_chunks(stage, capsys):
+    with spawn("jingyesi", "lorelei", delay=0, num_bytes=1) as addresses:
+        report, status, _ = check.run_in_process(stage, addresses, capsys)
+    assert status == 0
+    assert report.poems[1] == catalogue_bytes("jingyesi")
+    assert report.poems[2].decode() == catalogue_bytes("lorelei").decode()
+
+
+def test_downloads_every_poem(stage, capsys):
+    check.check_downloads_every_poem(stage, capsys)
+
+
+def test_a_server_that_resets_mid_poem(stage, capsys):
+    check.check_a_server_that_resets_mid_poem(stage, capsys)
+
+
+def test_a_server_that_never_sends_times_out(stage, capsys):
+    check.check_a_server_that_never_sends_times_out(stage, capsys)
+
+
+def test_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys):
+    check.check_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys)
+
+
+def test_select_names_its_limit_when_a_socket_is_past_fd_setsize(capsys):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"needs 1200 descriptors; the hard limit here is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    with contextlib.ExitStack() as stack:
+        stack.callback(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
+        with spawn("science", "tyger", delay=0, num_bytes=100) as addresses:
+            # Fill the descriptor table past 1024, so the client's sockets get high numbers.
+            in_use = len(os.listdir("/proc/self/fd"))
+            fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1030 - in_use)]
+            for fd in fillers:
+                stack.callback(os.close, fd)
+            report, status, lines = check.run_in_process(select_client, addresses, capsys,
+                                                         backend="select")
+    assert status == 1
+    assert len(report.errors) == 2
+    assert all("FD_SETSIZE (1024)" in line and "--backend epoll" in line
+               for line in lines if line.startswith("Task "))
+
+
+def test_command_line_output_and_save(tmp_path):
+    check.check_command_line_output(MODULE, tmp_path)
+
+
+def test_the_backend_option():
+    with spawn("science", delay=0, num_bytes=100) as [address]:
+        for backend in multiplexer.BACKENDS:
+            result = run_module(MODULE, "--backend", backend, address[1])
+            assert result.returncode == 0, result.stderr
+    result = run_module(MODULE, "--backend", "kqueue", address[1])
+    assert result.returncode == 2
+    assert "argument --backend: invalid choice: 'kqueue'" in result.stderr
+
+
+def test_one_refused_server_fails_only_its_task():
+    check.check_one_refused_server_fails_only_its_task(MODULE)
+
+
+def test_ctrl_c_closes_everything_and_exits_cleanly():
+    check.check_ctrl_c_closes_everything_and_exits_cleanly(MODULE, connections=3)
+
+
+def test_usage_errors(tmp_path):
+    check.check_usage_errors(MODULE, tmp_path)
