@@ -35,6 +35,14 @@ CHAPTERS = (
         Stage("server", "python -m poetry_server POEM ..."),
         Stage("client", "python -m coro.threaded_client [HOST:]PORT ..."),
     )),
+    Chapter(4, "Non-blocking sockets and busy waiting", (
+        Stage("client", "python -m coro.busy_client [HOST:]PORT ..."),
+    )),
+    Chapter(5, "I/O multiplexing: select, poll and epoll", (
+        Stage("client", "python -m coro.select_client [--backend select|poll|epoll] "
+                        "[HOST:]PORT ..."),
+        Stage("demo", "python -m coro.select_cost"),
+    )),
 )
 
 

@@ -36,7 +36,7 @@ class Interest(enum.IntFlag):
 
 READ, WRITE = Interest.READ, Interest.WRITE
 
-#: glibc's fixed size of select()'s descriptor bitmaps: descriptors 0 to 1023.
+#: The size of select()'s descriptor bitmaps in glibc (descriptors 0 to 1023).
 FD_SETSIZE = 1024
 
 

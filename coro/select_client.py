@@ -17,6 +17,7 @@ the loop out and gives it a name.
                                  [--save DIR] [--timeline] [HOST:]PORT ...
 """
 
+import functools
 import sys
 import time
 
@@ -27,46 +28,56 @@ from coro.nonblocking import Download, State
 
 def download_all(addresses, *, timeout, trace, done, backend=None):
     """Download the poems at the same time, in one thread, sleeping between events."""
-    with multiplexer.create(backend) as mux:
-
-        def forget(download):  # a descriptor must leave the multiplexer before it closes
-            if download.sock in mux:
-                mux.unregister(download.sock)
-
-        downloads = [Download(task, address, timeout=timeout, trace=trace, done=done,
-                              before_close=forget)
-                     for task, address in enumerate(addresses, start=1)]
-        by_fd = {}
-        try:
-            for download in downloads:
-                download.start()
-                if download.state is not State.FINISHED:
-                    by_fd[download.fileno()] = download
-                    watch(mux, download, WRITE if download.state is State.CONNECTING else READ)
-            while active := [d for d in downloads if d.state is not State.FINISHED]:
-                nearest = min(d.deadline for d in active)
-                for fd, _ in mux.poll(max(nearest - time.monotonic(), 0)):
-                    download = by_fd[fd]
-                    if download.state is State.CONNECTING:
-                        download.finish_connect()
-                        if download.state is State.READING:
-                            mux.modify(download.sock, READ)
-                    elif download.state is State.READING:
-                        download.try_recv()
-                now = time.monotonic()
-                for download in active:
-                    download.check_deadline(now)
-        finally:
-            for download in downloads:
-                download.close()
-
-
-def watch(mux, download, interest):
-    """Register ``download``'s socket; a backend that cannot watch it fails the task."""
+    mux = multiplexer.create(backend)
+    by_fd = {}
+    downloads = [Download(task, address, timeout=timeout, trace=trace, done=done,
+                          before_close=functools.partial(forget, mux))
+                 for task, address in enumerate(addresses, start=1)]
     try:
-        mux.register(download.sock, interest)
+        for download in downloads:
+            download.start()
+            watch(mux, by_fd, download)
+        while active := [d for d in downloads if d.state is not State.FINISHED]:
+            nearest = min(d.deadline for d in active)
+            for fd, _ in mux.poll(max(nearest - time.monotonic(), 0)):  # sleep here
+                step(mux, by_fd[fd])
+            now = time.monotonic()
+            for download in active:
+                download.check_deadline(now)
+    finally:
+        for download in downloads:
+            download.close()
+        mux.close()
+
+
+def watch(mux, by_fd, download):
+    """Watch a started download's socket: for WRITE while it connects, then READ.
+
+    A backend that cannot watch the socket (select, past FD_SETSIZE) fails the task.
+    """
+    if download.state is State.FINISHED:
+        return
+    by_fd[download.fileno()] = download
+    try:
+        mux.register(download.sock, WRITE if download.state is State.CONNECTING else READ)
     except multiplexer.TooManyDescriptors as exc:
         download.fail(exc)
+
+
+def step(mux, download):
+    """The kernel says ``download``'s socket is ready: take its next step."""
+    if download.state is State.CONNECTING:
+        download.finish_connect()  # writable: the handshake is over, one way or another
+        if download.state is State.READING:
+            mux.modify(download.sock, READ)
+    elif download.state is State.READING:
+        download.try_recv()
+
+
+def forget(mux, download):
+    """Stop watching ``download``'s socket; it must leave the multiplexer before it closes."""
+    if download.sock in mux:
+        mux.unregister(download.sock)
 
 
 def main(argv=None):

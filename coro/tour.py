@@ -7,9 +7,9 @@ A synchronous model's total is about the sum; a model that waits for many socket
 once finishes in about the time of the slowest download.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from coro import blocking_client, cli, threaded_client
+from coro import blocking_client, busy_client, cli, select_client, threaded_client
 from coro.trace import render_timeline
 from poetry_server import spawn
 
@@ -22,14 +22,21 @@ NUM_BYTES = 60
 
 @dataclass(frozen=True)
 class Model:
+    """A client stage in the tour: its name, its chapter, its ``download_all``, and the
+    stage options it runs with."""
+
     name: str
     chapter: int
     download_all: object
+    options: dict = field(default_factory=dict)
 
 
 MODELS = (
     Model("blocking", 2, blocking_client.download_all),
     Model("threaded", 3, threaded_client.download_all),
+    Model("busy", 4, busy_client.download_all),
+    Model("select", 5, select_client.download_all, {"backend": "select"}),
+    Model("epoll", 5, select_client.download_all, {"backend": "epoll"}),
 )
 
 
@@ -37,22 +44,25 @@ def tour(out, *, delay=DELAY, num_bytes=NUM_BYTES, models=MODELS):
     """Run every model against the same servers and print what each one did.
 
     Returns:
-        ``{model name: trace}`` of the runs, and the exit status (1 if any download
-        failed).
+        ``{model name: report}`` of the runs (see :class:`coro.cli.Report`), and the
+        exit status (1 if any download failed).
     """
-    traces, status = {}, 0
+    reports, status = {}, 0
     with spawn(*POEMS, delay=delay, num_bytes=num_bytes) as addresses:
         ports = " ".join(str(port) for _, port in addresses)
         print(f"Serving {', '.join(POEMS)} on ports {ports}: {num_bytes} bytes "
               f"every {delay:g}s.", file=out)
         for model in models:
             print(f"\n== ch{model.chapter:02d}, the {model.name} client ==", file=out)
-            report, model_status = cli.run(model.download_all, addresses, out=out)
+            report, model_status = cli.run(model.download_all, addresses, out=out,
+                                           **model.options)
             status = max(status, model_status)
-            traces[model.name] = report.trace
+            reports[model.name] = report
             print(render_timeline(report.trace), file=out)
-    print("\nmodel        total   sum of the downloads", file=out)
-    for name, trace in traces.items():
-        print(f"{name:<10} {trace.duration():6.2f}s   {trace.sum_of_task_times():6.2f}s",
+    print("\nmodel      chapter   total   sum of the downloads   CPU time", file=out)
+    for model in models:
+        report = reports[model.name]
+        print(f"{model.name:<10} {model.chapter:>7} {report.trace.duration():6.2f}s "
+              f"{report.trace.sum_of_task_times():15.2f}s {report.cpu_time:13.2f}s",
               file=out)
-    return traces, status
+    return reports, status

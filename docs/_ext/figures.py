@@ -9,13 +9,17 @@ import io
 
 import matplotlib.pyplot as plt
 
-from coro import blocking_client, cli, threaded_client, tour
+from coro import (
+    blocking_client, busy_client, cli, select_client, select_cost, threaded_client, tour,
+)
 from coro.trace import plot_timeline
 from poetry_server import spawn
 
 STAGES = {
     "blocking": blocking_client,
     "threaded": threaded_client,
+    "busy": busy_client,
+    "select": select_client,
 }
 
 
@@ -55,3 +59,20 @@ def timelines(*names, **run_options):
     """One timeline per client stage, each against fresh servers."""
     return plot_runs([(f"{name} client", run_stage(name, **run_options))
                       for name in names])
+
+
+def select_cost_plot(max_idle=10000, turns=100):
+    """Microseconds per loop turn against idle descriptors, one line per backend."""
+    results = select_cost.table(max_idle, turns)
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for backend, per_size in results.items():
+        sizes = sorted(per_size)
+        ax.plot(sizes, [per_size[n] * 1e6 for n in sizes], marker="o", label=backend)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("idle descriptors watched (one more is ready)")
+    ax.set_ylabel("microseconds per loop turn")
+    ax.legend()
+    ax.grid(True, which="major", alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -35,14 +35,17 @@ def test_every_listed_stage_runs_with_help(stage):
 
 def test_the_tour_contrasts_the_models():
     out = io.StringIO()
-    traces, status = tour_module.tour(out, delay=0.01, num_bytes=100)
+    reports, status = tour_module.tour(out, delay=0.01, num_bytes=100)
     assert status == 0
     text = out.getvalue()
-    assert "== ch02, the blocking client ==" in text
-    assert "== ch03, the threaded client ==" in text
+    for model in tour_module.MODELS:
+        assert f"== ch{model.chapter:02d}, the {model.name} client ==" in text
+        assert all(poem is not None for poem in reports[model.name].poems.values())
     assert text.count("Got 3 poems in") == len(tour_module.MODELS)
-    blocking = [task for task, _ in events(traces["blocking"])]
+    blocking = [task for task, _ in events(reports["blocking"].trace)]
     assert blocking == sorted(blocking)  # one download after another
-    threaded = events(traces["threaded"], Event.START, Event.DONE)
-    assert [event for _, event in threaded[:3]] == [Event.START] * 3  # all at once
-    assert "model        total   sum of the downloads" in text
+    for name in ("threaded", "busy", "select", "epoll"):  # all three at once
+        started = events(reports[name].trace, Event.START, Event.DONE)
+        assert [event for _, event in started[:3]] == [Event.START] * 3, name
+    table = text[text.index("model      chapter"):].splitlines()
+    assert [row.split()[0] for row in table[1:]] == [m.name for m in tour_module.MODELS]
