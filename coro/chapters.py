@@ -43,6 +43,9 @@ CHAPTERS = (
                         "[HOST:]PORT ..."),
         Stage("demo", "python -m coro.select_cost"),
     )),
+    Chapter(6, "Signal-driven I/O", (
+        Stage("client", "python -m coro.signal_client [HOST:]PORT ..."),
+    )),
 )
 
 

@@ -1,4 +1,4 @@
-"""Chapter 6: the signal-driven client.
+"""Chapter 6: signal-driven I/O, woken by SIGIO.
 
 Chapter 5's select client asks the kernel which of its sockets are ready, and sleeps
 in ``select`` until one is. This client asks to be told instead: each socket is put
@@ -6,6 +6,7 @@ in ``O_ASYNC`` mode with this thread as its owner, and the kernel sends the sign
 SIGIO whenever something happens to any of them (a connection completes or is
 refused, bytes arrive, the server closes or resets). Between two signals the client
 sleeps in ``sigtimedwait``, with SIGIO blocked so that no signal can slip by unseen.
+The downloads are chapter 4's (:class:`coro.nonblocking.Download`), unchanged.
 
 A SIGIO says only that something happened to some socket: not to which one (plain
 SIGIO names no descriptor, and Python could not read one anyway), and not how often
@@ -14,26 +15,25 @@ signal the client tries every socket, and reads each one until it would block.
 
 It runs in the main thread only, where Python handles signals. What it still lacks:
 SIGIO is one signal for the whole process, so no other part of the program may use
-it; each signal costs a look at every socket, as a ``select`` call does; and the
-kernel still only says "ready", after which the client does the reading itself.
-Chapter 7 hands the reading to the kernel and is told when it has been done.
+it; each signal costs a system call on every socket, where one ``select`` covers
+them all; and the kernel still only says "ready", after which the client does the
+reading itself. Chapter 7 hands the reading to the kernel and is told when it has
+been done.
 
     python -m coro.signal_client [--timeout SECONDS] [--save DIR] [--timeline] [HOST:]PORT ...
 """
 
 import contextlib
-import errno
 import fcntl
 import os
 import signal
-import socket
 import struct
 import sys
 import threading
 import time
 
 from coro import cli
-from coro.trace import Event
+from coro.nonblocking import Download, State
 
 # Linux can make one thread, rather than a whole process, the owner of a socket's
 # signals. Python's fcntl module does not name the request; these are <fcntl.h>'s.
@@ -53,108 +53,22 @@ def ask_for_sigio(sock):
         fcntl.fcntl(sock, _F_SETOWN_EX, owner)
     else:
         fcntl.fcntl(sock, fcntl.F_SETOWN, os.getpid())
-    # setblocking, not a bare O_NONBLOCK, so that the socket object knows it too:
-    # a "blocking" Python socket would wait inside connect_ex for the handshake.
+    # setblocking, not a bare O_NONBLOCK, so that the socket object knows it too.
     sock.setblocking(False)
     fcntl.fcntl(sock, fcntl.F_SETFL, fcntl.fcntl(sock, fcntl.F_GETFL) | os.O_ASYNC)
 
 
-class _Download:
-    """One poem's download: its socket, what has arrived, and when it gives up.
+def step(download):
+    """Take ``download`` as far as it can go now, without waiting.
 
-    A download is connecting, then receiving, then over. It is over exactly when
-    ``done`` has been called for it, and by then its socket is closed.
+    A signal does not say what happened, so there is no telling how far that is: ask
+    whether the connect is over, as chapter 4 does, then read until the socket would
+    block, since one SIGIO may stand for many arrivals.
     """
-
-    def __init__(self, task, address, timeout):
-        self.task = task
-        self.address = address
-        self.timeout = timeout
-        self.sock = None
-        self.connected = False
-        self.over = False
-        self.chunks = []
-        self.deadline = time.monotonic() + timeout
-
-    def heard_from(self):
-        """The server did something: give it ``timeout`` seconds more."""
-        self.deadline = time.monotonic() + self.timeout
-
-
-def _connect_nowait(download, trace):
-    """Start connecting ``download``'s socket; the handshake goes on without us.
-
-    Raises:
-        OSError: the host has no address, or the connection failed at once.
-    """
-    trace.record(download.task, Event.START)
-    host, port = download.address
-    # The name lookup blocks; for an address such as 127.0.0.1 there is none to do.
-    family, kind, proto, _, sockaddr = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM)[0]
-    download.sock = socket.socket(family, kind, proto)
-    ask_for_sigio(download.sock)  # before connecting: the handshake raises SIGIO too
-    error = download.sock.connect_ex(sockaddr)
-    if error not in (0, errno.EINPROGRESS):
-        raise OSError(error, os.strerror(error))
-    download.heard_from()
-
-
-def _receive_nowait(download, trace):
-    """Do whatever ``download``'s socket allows right now, never waiting.
-
-    Returns:
-        The whole poem once the server has closed, else None.
-
-    Raises:
-        OSError: the connection was refused or reset.
-    """
-    sock = download.sock
-    if not download.connected:
-        # A connect that failed leaves its error in SO_ERROR, and reading it clears
-        # it: after that a refused socket reads as a clean, empty close. So act on
-        # it now. No error and no peer yet means the handshake is still going on.
-        error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        if error:
-            raise OSError(error, os.strerror(error))  # ConnectionRefusedError, ...
-        try:
-            sock.getpeername()
-        except OSError as exc:
-            if exc.errno == errno.ENOTCONN:
-                return None
-            raise
-        download.connected = True
-        trace.record(download.task, Event.CONNECTED)
-        download.heard_from()
-    while True:  # until it would block: one SIGIO may stand for many arrivals
-        try:
-            data = sock.recv(4096)
-        except BlockingIOError:
-            return None
-        if not data:
-            return b"".join(download.chunks)  # end of connection is end of poem
-        trace.record(download.task, Event.RECEIVED, len(data))
-        download.chunks.append(data)
-        download.heard_from()
-
-
-def _finish(download, done, **result):
-    """End ``download`` with ``poem=...`` or ``error=...``: close it, then tell ``done``."""
-    download.over = True
-    if download.sock is not None:
-        download.sock.close()
-    done(download.task, **result)
-
-
-def _step(download, trace, done):
-    """Move ``download`` on as far as it goes without waiting."""
-    try:
-        poem = _receive_nowait(download, trace)
-    except OSError as exc:
-        _finish(download, done, error=exc)
-    else:
-        if poem is not None:
-            _finish(download, done, poem=poem)
+    if download.state is State.CONNECTING:
+        download.try_connect()
+    while download.state is State.READING and download.try_recv():
+        pass
 
 
 def _sigio_handler(signum, frame):
@@ -166,26 +80,36 @@ def _sigio_handler(signum, frame):
 
 
 @contextlib.contextmanager
-def _sigio_held_for_sigtimedwait():
-    """Block SIGIO for the duration, then leave the signal state as it was."""
-    previous_handler = signal.signal(signal.SIGIO, _sigio_handler)
+def _signals_held():
+    """Block SIGIO, and SIGINT while it means KeyboardInterrupt; then restore them.
+
+    Yields:
+        The signals blocked, for ``sigtimedwait`` to wait for.
+    """
+    # Ctrl-C meets the race that step 3 of download_all explains: Python's handler
+    # only notes a SIGINT, and raises KeyboardInterrupt between two bytecodes, so a
+    # SIGINT just before sigtimedwait would be noticed only when the wait ends.
+    held = {signal.SIGIO}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        held.add(signal.SIGINT)
+    previous_handler = signal.getsignal(signal.SIGIO)
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     try:
-        previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGIO})
-        try:
-            yield
-        finally:
-            # Our sockets are closed by now and raise no more signals, but one may be
-            # pending still. Take it (standard signals do not queue: there is at
-            # most one), or it would reach the caller's handler, or end the process
-            # the moment SIGIO is unblocked with its default action.
-            signal.sigtimedwait({signal.SIGIO}, 0)
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+        signal.signal(signal.SIGIO, _sigio_handler)
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        yield held
     finally:
+        # Our sockets are closed by now, but a SIGIO may still be pending. Take it
+        # (standard signals do not queue: there is at most one), or it would reach
+        # the caller's handler, or end the process once SIGIO was unblocked.
+        signal.sigtimedwait({signal.SIGIO}, 0)
         signal.signal(signal.SIGIO, previous_handler)
+        # Last: this may deliver a held Ctrl-C, and raise KeyboardInterrupt.
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
 
 
 def download_all(addresses, *, timeout, trace, done):
-    """Download the poems at the same time, reading whenever SIGIO says something happened.
+    """Download the poems at the same time, in one thread, woken by SIGIO.
 
     The signal mask and SIGIO's handler are left as they were found, and every
     socket is closed, even when the run ends with an exception such as
@@ -197,39 +121,39 @@ def download_all(addresses, *, timeout, trace, done):
     if threading.current_thread() is not threading.main_thread():
         raise RuntimeError("the signal-driven client runs in the main thread only, "
                            "where Python handles signals")
-    downloads = [_Download(task, address, timeout)
+    downloads = [Download(task, address, timeout=timeout, trace=trace, done=done)
                  for task, address in enumerate(addresses, start=1)]
-    with _sigio_held_for_sigtimedwait():
+    with _signals_held() as held:
         try:
             for download in downloads:
-                try:
-                    _connect_nowait(download, trace)
-                except OSError as exc:
-                    _finish(download, done, error=exc)
+                download.start()
+                # The handshake may be over already (on loopback it always is): the
+                # first look at every socket, below, finds that out. Anything that
+                # happens from now on raises SIGIO.
+                if download.state is not State.FINISHED:
+                    ask_for_sigio(download.sock)
             while True:
                 # 1. Try every socket: the signal did not say which one has news.
                 for download in downloads:
-                    if not download.over:
-                        _step(download, trace, done)
+                    step(download)
                 # 2. Fail the downloads whose servers have been silent too long.
                 now = time.monotonic()
                 for download in downloads:
-                    if not download.over and now >= download.deadline:
-                        _finish(download, done, error=TimeoutError(
-                            f"no bytes for {timeout:g}s"))
-                waiting = [download for download in downloads if not download.over]
-                if not waiting:
+                    download.check_deadline(now)
+                active = [d for d in downloads if d.state is not State.FINISHED]
+                if not active:
                     break
-                # 3. Wait for the next SIGIO, or the nearest deadline. A SIGIO raised
-                # since step 1 began is pending, not lost: SIGIO is blocked, so it
-                # waits for this call, which returns at once. With the signal
-                # unblocked and a handler, it could arrive after step 1 looked and
-                # before the wait began, and the wait would sleep through it.
-                signal.sigtimedwait({signal.SIGIO},
-                                    min(download.deadline for download in waiting) - now)
+                # 3. Sleep until a SIGIO comes or the nearest deadline passes. A SIGIO
+                # raised since step 1 began is not lost: SIGIO is blocked, so it waits,
+                # pending, and this call returns at once. Had the signal gone to a
+                # handler, it could have come after step 1 looked and before the sleep
+                # began, and the sleep would have slept through it.
+                taken = signal.sigtimedwait(held, min(d.deadline for d in active) - now)
+                if taken is not None and taken.si_signo == signal.SIGINT:
+                    raise KeyboardInterrupt
         finally:
             for download in downloads:
-                pass
+                download.close()
 
 
 def main(argv=None):

@@ -10,7 +10,8 @@ import io
 import matplotlib.pyplot as plt
 
 from coro import (
-    blocking_client, busy_client, cli, select_client, select_cost, threaded_client, tour,
+    blocking_client, busy_client, cli, select_client, select_cost, signal_client,
+    threaded_client, tour,
 )
 from coro.trace import plot_timeline
 from poetry_server import spawn
@@ -20,6 +21,7 @@ STAGES = {
     "threaded": threaded_client,
     "busy": busy_client,
     "select": select_client,
+    "signal": signal_client,
 }
 
 
