@@ -46,6 +46,10 @@ CHAPTERS = (
     Chapter(6, "Signal-driven I/O", (
         Stage("client", "python -m coro.signal_client [HOST:]PORT ..."),
     )),
+    Chapter(7, "Asynchronous I/O: completions instead of readiness", (
+        Stage("client", "python -m coro.completion_client [--proactor auto|uring|threads] "
+                        "[HOST:]PORT ..."),
+    )),
 )
 
 

@@ -24,6 +24,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "matplotlib.sphinxext.plot_directive",
     "poetry_run",
+    "five_models",
 ]
 
 html_theme = "furo"

@@ -44,7 +44,7 @@ def test_the_tour_contrasts_the_models():
     assert text.count("Got 3 poems in") == len(tour_module.MODELS)
     blocking = [task for task, _ in events(reports["blocking"].trace)]
     assert blocking == sorted(blocking)  # one download after another
-    for name in ("threaded", "busy", "select", "epoll", "signal"):  # all three at once
+    for name in ("threaded", "busy", "select", "epoll", "signal", "completion"):  # all three at once
         started = events(reports[name].trace, Event.START, Event.DONE)
         assert [event for _, event in started[:3]] == [Event.START] * 3, name
     table = text[text.index("model      chapter"):].splitlines()

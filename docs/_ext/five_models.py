@@ -1,0 +1,116 @@
+"""``.. five-models::``: every I/O model of the book, side by side, measured.
+
+At build time the directive starts the tour's three slow poetry servers, runs each
+client stage that exists so far against them, one after another, and renders one
+table: how each model waits, which call blocks, who copies the data, and the CPU
+time and wall time the run took. A stage whose module is not written yet keeps its
+row, with dashes where its measurements will be. A stage that fails breaks the
+build, so the table can only show runs that worked.
+"""
+
+import contextlib
+import importlib
+import importlib.util
+import io
+
+from docutils import nodes
+from docutils.parsers.rst import Directive
+
+from coro import cli, tour
+from poetry_server import spawn
+
+#: (model, stage module, stage options, how the process waits, the call that blocks,
+#: who copies the data)
+ROWS = (
+    ("blocking", "coro.blocking_client", {},
+     "for one socket at a time", "connect, recv",
+     "the process, in recv"),
+    ("blocking, a thread per socket", "coro.threaded_client", {},
+     "each thread for its own socket", "connect, recv (in every thread)",
+     "each thread, in recv"),
+    ("non-blocking", "coro.busy_client", {},
+     "it never waits: it asks every socket, again and again", "none",
+     "the process, in recv"),
+    ("multiplexing", "coro.select_client", {},
+     "for any of its sockets to be ready", "epoll_wait (or select, poll)",
+     "the process, in recv, once told a socket is ready"),
+    ("signal-driven", "coro.signal_client", {},
+     "for SIGIO: some socket is ready", "sigtimedwait",
+     "the process, in recv, after the signal"),
+    ("completion, io_uring", "coro.completion_client", {"proactor": "uring"},
+     "for any operation to complete", "poll on the ring's descriptor",
+     "the kernel, before it posts the completion"),
+    ("completion, thread pool", "coro.completion_client", {"proactor": "threads"},
+     "for a worker thread to finish its call", "concurrent.futures.wait (and recv in "
+     "each worker)", "a worker thread, in recv"),
+)
+HEADER = ("model", "stage", "how the process waits", "the call that blocks",
+          "who copies the data", "CPU time", "wall time")
+
+
+def measure(module_name, options, addresses):
+    """Run one stage against ``addresses``; return ``(cpu seconds, wall seconds)``,
+    or None if its module does not exist yet or the proactor it asks for is missing."""
+    if importlib.util.find_spec(module_name) is None:
+        return None
+    stage = importlib.import_module(module_name)
+    if options.get("proactor") == "uring":
+        from coro.proactor import uring_unavailable
+
+        if uring_unavailable() is not None:
+            return None
+    with contextlib.redirect_stderr(io.StringIO()):  # the line naming the proactor
+        report, status = cli.run(stage.download_all, addresses, out=io.StringIO(),
+                                 **options)
+    if status != 0:
+        raise RuntimeError(f"{module_name} failed: {report.errors}")
+    return report.cpu_time, report.trace.duration()
+
+
+def _row(cells):
+    row = nodes.row()
+    for cell in cells:
+        entry = nodes.entry()
+        entry += cell if isinstance(cell, nodes.Node) else nodes.paragraph(text=cell)
+        row += entry
+    return row
+
+
+def _table(rows, widths):
+    group = nodes.tgroup(cols=len(widths))
+    group += [nodes.colspec(colwidth=width) for width in widths]
+    head, body = nodes.thead(), nodes.tbody()
+    head += _row(HEADER)
+    body += [_row(cells) for cells in rows]
+    group += [head, body]
+    table = nodes.table(classes=["five-models"])
+    table += nodes.title(text=f"The same poems ({', '.join(tour.POEMS)}: {tour.NUM_BYTES} "
+                              f"bytes every {tour.DELAY:g}s) downloaded by every model, "
+                              "measured while this page was built")
+    table += group
+    return table
+
+
+class FiveModels(Directive):
+    has_content = False
+
+    def run(self):
+        rows = []
+        with spawn(*tour.POEMS, delay=tour.DELAY, num_bytes=tour.NUM_BYTES) as addresses:
+            for model, module_name, options, waits, blocks, copies in ROWS:
+                try:
+                    measured = measure(module_name, options, addresses)
+                except RuntimeError as exc:
+                    raise self.error(str(exc)) from exc
+                stage = nodes.paragraph()
+                stage += nodes.literal(text=module_name + "".join(
+                    f" --{name} {value}" for name, value in options.items()))
+                times = (["–", "–"] if measured is None else  # (no break before "ms")
+                         [f"{measured[0] * 1000:.0f}\u00a0ms", f"{measured[1]:.2f}s"])
+                rows.append([model, stage, waits, blocks, copies, *times])
+        return [_table(rows, widths=(14, 20, 20, 16, 18, 8, 7))]
+
+
+def setup(app):
+    app.add_directive("five-models", FiveModels)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,242 @@
+"""The completion client: every check every client passes, once per proactor.
+
+Besides those, these tests show what is new: the downloads interleave in one thread;
+both proactors hand over the same bytes; with io_uring the program never calls
+``recv`` at all (the kernel does, and the completion brings the bytes); and the
+client says which proactor it used, or why it could not use the one asked for.
+"""
+
+import functools
+import socket
+import subprocess
+import threading
+
+import pytest
+
+from coro import completion_client, proactor
+from poetry_server import spawn
+from tests import client_checks as check
+from tests.support import Event, ScriptedServer, catalogue_bytes, events, run_module
+
+MODULE = "coro.completion_client"
+PROG = f"python -m {MODULE}"
+URING_UNAVAILABLE = proactor.uring_unavailable()
+needs_uring = pytest.mark.skipif(URING_UNAVAILABLE is not None,
+                                 reason=f"io_uring: {URING_UNAVAILABLE}")
+BACKENDS = [pytest.param("uring", marks=needs_uring), "threads"]
+SAYS = {"uring": "Completions from io_uring.\n",
+        "threads": "Completions from a thread pool.\n"}
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def stage(backend):
+    """The stage with its ``download_all`` bound to one proactor."""
+    class Stage:
+        download_all = functools.partial(completion_client.download_all, proactor=backend)
+    return Stage
+
+
+@pytest.fixture
+def module_with_backend(backend, monkeypatch):
+    """Run ``python -m coro.completion_client`` with ``--proactor <backend>`` first.
+
+    The shared checks start the stage with their own arguments (through
+    :func:`subprocess.run` or :class:`subprocess.Popen`); this puts the option in
+    front of them, for this stage's command only.
+    """
+    real_popen = subprocess.Popen
+
+    class Popen(real_popen):
+        def __init__(self, args, *rest, **options):
+            if list(args[1:3]) == ["-m", MODULE]:
+                args = [*args[:3], "--proactor", backend, *args[3:]]
+            super().__init__(args, *rest, **options)
+
+    monkeypatch.setattr(subprocess, "Popen", Popen)
+    return MODULE
+
+
+def _send_only_when_everyone_is_here(socks):
+    # Accepted all three before sending anything: a client that connected to one
+    # server only after finishing with the previous one would never get here.
+    for n, sock in enumerate(socks, start=1):
+        sock.sendall(f"poem {n}\n".encode())
+    for sock in socks:
+        sock.close()
+
+
+def test_the_downloads_interleave_in_one_thread(stage, capsys):
+    with ScriptedServer(_send_only_when_everyone_is_here, clients=3) as server:
+        report, status, _ = check.run_in_process(stage, [server.address] * 3, capsys)
+    # Every poem arrived, so the three were connected at once: the server sends
+    # nothing before that. In the trace, all three started before any ended. (Not
+    # "all three CONNECTED first": with the thread pool, the kernel may finish the
+    # third handshake, and the first poem arrive, before the worker thread that made
+    # the third connect call has been scheduled to return from it.)
+    assert status == 0
+    assert sorted(report.poems.values()) == [b"poem 1\n", b"poem 2\n", b"poem 3\n"]
+    kinds = [event for _, event in events(report.trace, Event.START, Event.DONE)]
+    assert kinds[:3] == [Event.START] * 3
+
+
+def test_downloads_every_poem(stage, capsys):
+    check.check_downloads_every_poem(stage, capsys)
+
+
+def test_non_ascii_poems_with_one_byte_chunks(stage, capsys):
+    with spawn("jingyesi", "lorelei", delay=0, num_bytes=1) as addresses:
+        report, status, _ = check.run_in_process(stage, addresses, capsys)
+    assert status == 0
+    assert report.poems[1] == catalogue_bytes("jingyesi")
+    assert report.poems[2].decode() == catalogue_bytes("lorelei").decode()
+
+
+def test_fifty_downloads_at_once(stage, capsys):
+    with spawn("ozymandias", "lorelei", delay=0.001, num_bytes=50) as addresses:
+        report, status, _ = check.run_in_process(stage, addresses * 25, capsys)
+    assert status == 0
+    assert {report.poems[n] for n in range(1, 51, 2)} == {catalogue_bytes("ozymandias")}
+    assert {report.poems[n] for n in range(2, 51, 2)} == {catalogue_bytes("lorelei")}
+
+
+@needs_uring
+def test_both_proactors_hand_over_the_same_bytes(capsys):
+    names = ("ecstasy", "jingyesi", "raven")
+    poems = {}
+    with spawn(*names, delay=0, num_bytes=7) as addresses:
+        for backend in ("uring", "threads"):
+            report, status, _ = check.run_in_process(
+                completion_client, addresses, capsys, proactor=backend)
+            assert status == 0
+            poems[backend] = report.poems
+    assert poems["uring"] == poems["threads"] == {
+        n: catalogue_bytes(name) for n, name in enumerate(names, start=1)}
+
+
+@needs_uring
+def test_with_io_uring_the_program_never_calls_recv(capsys, monkeypatch):
+    # Every way a socket object reads, made to fail: the downloads still arrive,
+    # because with io_uring it is the kernel that reads, into our buffer, and the
+    # completion says how many bytes it put there.
+    def no_reading(sock, *args):
+        raise AssertionError("the program called recv itself")
+
+    for name in ("recv", "recv_into", "recvfrom", "recvfrom_into", "recvmsg"):
+        monkeypatch.setattr(socket.socket, name, no_reading)
+    with spawn("science", "tyger", delay=0, num_bytes=100) as addresses:
+        report, status, _ = check.run_in_process(
+            completion_client, addresses, capsys, proactor="uring")
+    assert status == 0
+    for task, name in ((1, "science"), (2, "tyger")):
+        kinds = [r.event for r in report.trace.records_of(task)]
+        # Submitted a connect, it completed; then each receive completed with bytes.
+        assert kinds[:2] == [Event.START, Event.CONNECTED]
+        assert set(kinds[2:-1]) == {Event.RECEIVED} and kinds[-1] is Event.DONE
+        received = [r.nbytes for r in report.trace.records_of(task)
+                    if r.event is Event.RECEIVED]
+        assert sum(received) == len(catalogue_bytes(name)) == len(report.poems[task])
+
+
+def test_a_server_that_resets_mid_poem(stage, capsys):
+    check.check_a_server_that_resets_mid_poem(stage, capsys)
+
+
+def test_a_server_that_never_sends_times_out(stage, capsys):
+    check.check_a_server_that_never_sends_times_out(stage, capsys)
+
+
+def test_a_timed_out_download_is_closed_at_once_while_the_others_go_on(stage, capsys):
+    # Server 2 keeps its client busy, one byte at a time, until server 1 sees its own
+    # silent client hang up; only then does it end its poem. So task 2 ends well only
+    # if task 1 was cancelled and its socket closed at its deadline, not at the end.
+    hung_up = threading.Event()
+
+    def silent(socks):
+        [sock] = socks
+        assert sock.recv(1) == b""  # the client gave up and closed its socket
+        hung_up.set()
+
+    def busy_until_the_hang_up(socks):
+        [sock] = socks
+        for _ in range(200):
+            if hung_up.wait(0.05):
+                break
+            sock.sendall(b".")
+        sock.sendall(b" the end")
+        sock.shutdown(socket.SHUT_WR)
+
+    with ScriptedServer(silent) as first, ScriptedServer(busy_until_the_hang_up) as second:
+        report, status, lines = check.run_in_process(
+            stage, [first.address, second.address], capsys, timeout=0.5)
+    assert status == 1
+    silent_port = first.address[1]
+    assert f"Task 1: failed: timed out: 127.0.0.1:{silent_port} sent nothing for 0.5s" in lines
+    assert isinstance(report.errors[1], TimeoutError)
+    assert report.poems[2].endswith(b". the end")
+    assert first.errors == second.errors == []
+
+
+def test_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys):
+    check.check_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys)
+
+
+def test_command_line_output_and_save(module_with_backend, tmp_path):
+    check.check_command_line_output(module_with_backend, tmp_path)
+
+
+def test_one_refused_server_fails_only_its_task(module_with_backend):
+    check.check_one_refused_server_fails_only_its_task(module_with_backend)
+
+
+def test_ctrl_c_closes_everything_and_exits_cleanly(module_with_backend):
+    check.check_ctrl_c_closes_everything_and_exits_cleanly(module_with_backend, connections=3)
+
+
+def test_usage_errors(module_with_backend, tmp_path):
+    check.check_usage_errors(module_with_backend, tmp_path)
+
+
+def test_the_client_says_which_proactor_it_used(backend):
+    with spawn("science", delay=0, num_bytes=100) as [address]:
+        result = run_module(MODULE, "--proactor", backend, address[1])
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == SAYS[backend]
+
+
+def test_auto_prefers_io_uring_and_says_so():
+    with spawn("science", delay=0, num_bytes=100) as [address]:
+        result = run_module(MODULE, address[1])
+    assert result.returncode == 0, result.stderr
+    expected = SAYS["uring"] if URING_UNAVAILABLE is None else (
+        f"Completions from a thread pool (io_uring unavailable: {URING_UNAVAILABLE}).\n")
+    assert result.stderr == expected
+
+
+def test_without_io_uring_auto_falls_back_and_says_why(monkeypatch, capsys):
+    monkeypatch.setattr(proactor, "uring_unavailable", lambda: "io_uring_setup: not here")
+    with spawn("science", delay=0, num_bytes=100) as [address]:
+        status = completion_client.main([str(address[1])])
+    assert status == 0
+    assert capsys.readouterr().err == (
+        "Completions from a thread pool (io_uring unavailable: io_uring_setup: not here).\n")
+
+
+def test_asking_for_io_uring_where_it_is_unavailable_is_a_usage_error(monkeypatch, capsys):
+    monkeypatch.setattr(proactor, "uring_unavailable", lambda: "io_uring_setup: not here")
+    status = completion_client.main(["--proactor", "uring", "10001"])
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert out == ""
+    assert err == (f"{PROG}: error: --proactor uring: io_uring is unavailable: "
+                   "io_uring_setup: not here\n")
+
+
+def test_an_unknown_proactor_is_a_usage_error():
+    result = run_module(MODULE, "--proactor", "iocp", "10001")
+    assert result.returncode == 2
+    assert "argument --proactor: invalid choice: 'iocp'" in result.stderr
