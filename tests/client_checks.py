@@ -11,10 +11,11 @@ import sys
 import threading
 
 from coro import cli
+from coro.trace import Event
 from poetry_server import spawn
 from tests.support import (
-    FAILED_LINE, SUMMARY_LINE, TASK_LINE, ScriptedServer, assert_one_line_usage_error,
-    catalogue_bytes, refused_address, reset, run_module,
+    SUMMARY_LINE, TASK_LINE, ScriptedServer, assert_one_line_usage_error, catalogue_bytes,
+    events, refused_address, reset, run_module,
 )
 
 
@@ -31,6 +32,37 @@ def check_downloads_every_poem(stage, capsys, names=("ecstasy", "tyger", "sera")
     assert [report.poems[n + 1] for n in range(len(names))] == [
         catalogue_bytes(name) for name in names]
     assert SUMMARY_LINE.match(lines[-1]) and lines[-1].startswith(f"Got {len(names)} poems")
+
+
+def _send_only_when_everyone_is_here(socks):
+    for n, sock in enumerate(socks, start=1):
+        sock.sendall(f"poem {n}\n".encode())
+    for sock in socks:
+        sock.close()
+
+
+def check_the_downloads_overlap(stage, capsys):
+    # The server accepts all three clients before it sends anything, so a client that
+    # connected to one server only after finishing with the previous one would get no
+    # poem at all: every poem arriving proves the three connections overlapped. The
+    # trace agrees: all three downloads started before any ended. (Not "all three
+    # CONNECTED first": CONNECTED is when the client noticed, which may come after
+    # another download has already read its poem.)
+    with ScriptedServer(_send_only_when_everyone_is_here, clients=3) as server:
+        report, status, _ = run_in_process(stage, [server.address] * 3, capsys)
+    assert status == 0
+    assert sorted(report.poems.values()) == [b"poem 1\n", b"poem 2\n", b"poem 3\n"]
+    kinds = [event for _, event in events(report.trace, Event.START, Event.DONE)]
+    assert kinds[:3] == [Event.START] * 3
+
+
+def check_non_ascii_poems_with_one_byte_chunks(stage, capsys):
+    # One byte per chunk splits every Chinese character across three chunks.
+    with spawn("jingyesi", "lorelei", delay=0, num_bytes=1) as addresses:
+        report, status, _ = run_in_process(stage, addresses, capsys)
+    assert status == 0
+    assert report.poems[1].decode() == catalogue_bytes("jingyesi").decode()
+    assert report.poems[2].decode() == catalogue_bytes("lorelei").decode()
 
 
 def check_command_line_output(module, tmp_path):

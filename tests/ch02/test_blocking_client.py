@@ -3,7 +3,7 @@
 from coro import blocking_client
 from poetry_server import spawn
 from tests import client_checks as check
-from tests.support import Event, catalogue_bytes, events
+from tests.support import Event, events
 
 MODULE = "coro.blocking_client"
 
@@ -53,8 +53,4 @@ def test_usage_errors(tmp_path):
 
 
 def test_non_ascii_poems_with_one_byte_chunks(capsys):
-    with spawn("jingyesi", "lorelei", delay=0, num_bytes=1) as addresses:
-        report, status, _ = check.run_in_process(blocking_client, addresses, capsys)
-    assert status == 0
-    assert report.poems[1].decode() == catalogue_bytes("jingyesi").decode()
-    assert report.poems[2].decode() == catalogue_bytes("lorelei").decode()
+    check.check_non_ascii_poems_with_one_byte_chunks(blocking_client, capsys)

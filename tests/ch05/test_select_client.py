@@ -10,7 +10,7 @@ import pytest
 from coro import multiplexer, select_client
 from poetry_server import spawn
 from tests import client_checks as check
-from tests.support import Event, ScriptedServer, catalogue_bytes, events, run_module
+from tests.support import run_module
 
 MODULE = "coro.select_client"
 
@@ -23,32 +23,12 @@ def stage(request):
     return Stage
 
 
-def _send_only_when_everyone_is_here(socks):
-    for n, sock in enumerate(socks, start=1):
-        sock.sendall(f"poem {n}\n".encode())
-    for sock in socks:
-        sock.close()
-
-
 def test_the_downloads_interleave_in_one_thread(stage, capsys):
-    with ScriptedServer(_send_only_when_everyone_is_here, clients=3) as server:
-        report, status, _ = check.run_in_process(stage, [server.address] * 3, capsys)
-    assert status == 0
-    assert sorted(report.poems.values()) == [b"poem 1\n", b"poem 2\n", b"poem 3\n"]
-    # The server sent nothing until all three were connected, so getting the poems at
-    # all proves the connections overlapped. The trace agrees: all three downloads
-    # started before any ended. (CONNECTED is when the client noticed, which may come
-    # after another download has already read its poem.)
-    kinds = [event for _, event in events(report.trace, Event.START, Event.DONE)]
-    assert kinds[:3] == [Event.START] * 3
+    check.check_the_downloads_overlap(stage, capsys)
 
 
 def test_non_ascii_poems_with_one_byte_chunks(stage, capsys):
-    with spawn("jingyesi", "lorelei", delay=0, num_bytes=1) as addresses:
-        report, status, _ = check.run_in_process(stage, addresses, capsys)
-    assert status == 0
-    assert report.poems[1] == catalogue_bytes("jingyesi")
-    assert report.poems[2].decode() == catalogue_bytes("lorelei").decode()
+    check.check_non_ascii_poems_with_one_byte_chunks(stage, capsys)
 
 
 def test_downloads_every_poem(stage, capsys):

@@ -19,7 +19,7 @@ from coro.nonblocking import Download, State
 from coro.trace import Trace
 from poetry_server import spawn
 from tests import client_checks as check
-from tests.support import Event, ScriptedServer, catalogue_bytes, events, refused_address
+from tests.support import Event, ScriptedServer, events, refused_address
 
 MODULE = "coro.signal_client"
 
@@ -78,35 +78,13 @@ def test_usage_errors(tmp_path):
 
 
 def test_non_ascii_poems_with_one_byte_chunks(capsys):
-    with spawn("jingyesi", "lorelei", delay=0, num_bytes=1) as addresses:
-        report, status, _ = check.run_in_process(signal_client, addresses, capsys)
-    assert status == 0
-    assert report.poems[1].decode() == catalogue_bytes("jingyesi").decode()
-    assert report.poems[2].decode() == catalogue_bytes("lorelei").decode()
+    check.check_non_ascii_poems_with_one_byte_chunks(signal_client, capsys)
 
 
 # One thread, many downloads.
 
-def _send_only_when_everyone_is_here(socks):
-    # Accepted all three before sending anything: a client that connects to one
-    # server only after finishing with the previous one would never get here.
-    for n, sock in enumerate(socks, start=1):
-        sock.sendall(f"poem {n}\n".encode())
-    for sock in socks:
-        sock.close()
-
-
 def test_the_downloads_overlap(capsys):
-    with ScriptedServer(_send_only_when_everyone_is_here, clients=3) as server:
-        report, status, _ = check.run_in_process(
-            signal_client, [server.address] * 3, capsys)
-    assert status == 0
-    assert sorted(report.poems.values()) == [b"poem 1\n", b"poem 2\n", b"poem 3\n"]
-    kinds = [event for _, event in events(report.trace, Event.START, Event.DONE)]
-    # All three connects were under way before any download was done. (The trace's
-    # CONNECTED is when the client noticed, which may come after another download's
-    # end: a pass over the sockets reads one to its end before it looks at the next.)
-    assert kinds[:3] == [Event.START] * 3
+    check.check_the_downloads_overlap(signal_client, capsys)
 
 
 def test_chunks_of_different_downloads_interleave(capsys):

@@ -16,7 +16,7 @@ import pytest
 from coro import completion_client, proactor
 from poetry_server import spawn
 from tests import client_checks as check
-from tests.support import Event, ScriptedServer, catalogue_bytes, events, run_module
+from tests.support import Event, ScriptedServer, catalogue_bytes, run_module
 
 MODULE = "coro.completion_client"
 PROG = f"python -m {MODULE}"
@@ -61,27 +61,8 @@ def module_with_backend(backend, monkeypatch):
     return MODULE
 
 
-def _send_only_when_everyone_is_here(socks):
-    # Accepted all three before sending anything: a client that connected to one
-    # server only after finishing with the previous one would never get here.
-    for n, sock in enumerate(socks, start=1):
-        sock.sendall(f"poem {n}\n".encode())
-    for sock in socks:
-        sock.close()
-
-
 def test_the_downloads_interleave_in_one_thread(stage, capsys):
-    with ScriptedServer(_send_only_when_everyone_is_here, clients=3) as server:
-        report, status, _ = check.run_in_process(stage, [server.address] * 3, capsys)
-    # Every poem arrived, so the three were connected at once: the server sends
-    # nothing before that. In the trace, all three started before any ended. (Not
-    # "all three CONNECTED first": with the thread pool, the kernel may finish the
-    # third handshake, and the first poem arrive, before the worker thread that made
-    # the third connect call has been scheduled to return from it.)
-    assert status == 0
-    assert sorted(report.poems.values()) == [b"poem 1\n", b"poem 2\n", b"poem 3\n"]
-    kinds = [event for _, event in events(report.trace, Event.START, Event.DONE)]
-    assert kinds[:3] == [Event.START] * 3
+    check.check_the_downloads_overlap(stage, capsys)
 
 
 def test_downloads_every_poem(stage, capsys):
@@ -89,11 +70,7 @@ def test_downloads_every_poem(stage, capsys):
 
 
 def test_non_ascii_poems_with_one_byte_chunks(stage, capsys):
-    with spawn("jingyesi", "lorelei", delay=0, num_bytes=1) as addresses:
-        report, status, _ = check.run_in_process(stage, addresses, capsys)
-    assert status == 0
-    assert report.poems[1] == catalogue_bytes("jingyesi")
-    assert report.poems[2].decode() == catalogue_bytes("lorelei").decode()
+    check.check_non_ascii_poems_with_one_byte_chunks(stage, capsys)
 
 
 def test_fifty_downloads_at_once(stage, capsys):
