@@ -1,7 +1,8 @@
 """Checks every client stage must pass, written once and run for each stage.
 
 Each chapter's test file calls these with its own stage module, so ``make test CH=n``
-checks chapter n's client against the same rules as every other client.
+checks chapter n's client against the same rules as every other client. ``options``
+are the stage's own command-line options (``--proactor threads``, say).
 """
 
 import signal
@@ -65,11 +66,11 @@ def check_non_ascii_poems_with_one_byte_chunks(stage, capsys):
     assert report.poems[2].decode() == catalogue_bytes("lorelei").decode()
 
 
-def check_command_line_output(module, tmp_path):
+def check_command_line_output(module, tmp_path, options=()):
     names = ("science", "jingyesi")
     with spawn(*names, delay=0, num_bytes=3) as addresses:
         ports = [port for _, port in addresses]
-        result = run_module(module, "--save", tmp_path / "poems", *ports)
+        result = run_module(module, *options, "--save", tmp_path / "poems", *ports)
     assert result.returncode == 0, result.stderr
     *task_lines, summary = _without_cpu_line(result.stdout)
     found = sorted(TASK_LINE.match(line).groups() for line in task_lines)
@@ -86,10 +87,10 @@ def _without_cpu_line(stdout):
     return lines[:-1] if lines and lines[-1].startswith("CPU time ") else lines
 
 
-def check_one_refused_server_fails_only_its_task(module):
+def check_one_refused_server_fails_only_its_task(module, options=()):
     with spawn("science", "tyger", delay=0, num_bytes=100) as [first, last], \
             refused_address() as refused:
-        result = run_module(module, first[1], refused[1], last[1])
+        result = run_module(module, *options, first[1], refused[1], last[1])
     assert result.returncode == 1
     lines = _without_cpu_line(result.stdout)
     assert f"Task 2: failed: connection refused by 127.0.0.1:{refused[1]}" in lines
@@ -146,7 +147,7 @@ def check_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys):
     assert report.poems[1] == catalogue_bytes("raven")[:500]
 
 
-def check_usage_errors(module, tmp_path):
+def check_usage_errors(module, tmp_path, options=()):
     prog = f"python -m {module}"
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("")
@@ -160,7 +161,7 @@ def check_usage_errors(module, tmp_path):
         (["--save", not_a_folder, "10001"], "cannot use"),
         (["--frobnicate", "10001"], "unrecognized arguments: --frobnicate"),
     ]:
-        result = run_module(module, *args)
+        result = run_module(module, *options, *args)
         assert_one_line_usage_error(result, prog)
         assert message in result.stderr, (args, result.stderr)
 
@@ -171,7 +172,7 @@ def _ctrl_c_as_in_a_terminal():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def check_ctrl_c_closes_everything_and_exits_cleanly(module, connections):
+def check_ctrl_c_closes_everything_and_exits_cleanly(module, connections, options=()):
     # The server accepts ``connections`` clients, then waits for each to close. Once it
     # has accepted, the client is connected and blocked waiting: interrupt it there.
     accepted = threading.Event()
@@ -183,7 +184,7 @@ def check_ctrl_c_closes_everything_and_exits_cleanly(module, connections):
 
     with ScriptedServer(wait_for_the_client_to_close, clients=connections) as server:
         client = subprocess.Popen(
-            [sys.executable, "-m", module, *[str(server.address[1])] * connections],
+            [sys.executable, "-m", module, *options, *[str(server.address[1])] * connections],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             preexec_fn=_ctrl_c_as_in_a_terminal)
         with client:

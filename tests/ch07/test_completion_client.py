@@ -8,7 +8,6 @@ client says which proactor it used, or why it could not use the one asked for.
 
 import functools
 import socket
-import subprocess
 import threading
 
 import pytest
@@ -39,26 +38,6 @@ def stage(backend):
     class Stage:
         download_all = functools.partial(completion_client.download_all, proactor=backend)
     return Stage
-
-
-@pytest.fixture
-def module_with_backend(backend, monkeypatch):
-    """Run ``python -m coro.completion_client`` with ``--proactor <backend>`` first.
-
-    The shared checks start the stage with their own arguments (through
-    :func:`subprocess.run` or :class:`subprocess.Popen`); this puts the option in
-    front of them, for this stage's command only.
-    """
-    real_popen = subprocess.Popen
-
-    class Popen(real_popen):
-        def __init__(self, args, *rest, **options):
-            if list(args[1:3]) == ["-m", MODULE]:
-                args = [*args[:3], "--proactor", backend, *args[3:]]
-            super().__init__(args, *rest, **options)
-
-    monkeypatch.setattr(subprocess, "Popen", Popen)
-    return MODULE
 
 
 def test_the_downloads_interleave_in_one_thread(stage, capsys):
@@ -162,20 +141,21 @@ def test_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys):
     check.check_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys)
 
 
-def test_command_line_output_and_save(module_with_backend, tmp_path):
-    check.check_command_line_output(module_with_backend, tmp_path)
+def test_command_line_output_and_save(backend, tmp_path):
+    check.check_command_line_output(MODULE, tmp_path, options=["--proactor", backend])
 
 
-def test_one_refused_server_fails_only_its_task(module_with_backend):
-    check.check_one_refused_server_fails_only_its_task(module_with_backend)
+def test_one_refused_server_fails_only_its_task(backend):
+    check.check_one_refused_server_fails_only_its_task(MODULE, options=["--proactor", backend])
 
 
-def test_ctrl_c_closes_everything_and_exits_cleanly(module_with_backend):
-    check.check_ctrl_c_closes_everything_and_exits_cleanly(module_with_backend, connections=3)
+def test_ctrl_c_closes_everything_and_exits_cleanly(backend):
+    check.check_ctrl_c_closes_everything_and_exits_cleanly(
+        MODULE, connections=3, options=["--proactor", backend])
 
 
-def test_usage_errors(module_with_backend, tmp_path):
-    check.check_usage_errors(module_with_backend, tmp_path)
+def test_usage_errors(backend, tmp_path):
+    check.check_usage_errors(MODULE, tmp_path, options=["--proactor", backend])
 
 
 def test_the_client_says_which_proactor_it_used(backend):
