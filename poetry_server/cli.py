@@ -123,7 +123,7 @@ def listen_all(options, poems):
     """Open one listening socket per poem, closing them all if one fails."""
     listeners = []
     try:
-        for offset, _ in enumerate(poems):
+        for offset in range(len(poems)):
             port = options.port + offset if options.port else 0
             listeners.append(listen(options.iface, port))
     except UsageError:

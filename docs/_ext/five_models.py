@@ -3,14 +3,13 @@
 At build time the directive starts the tour's three slow poetry servers, runs each
 client stage that exists so far against them, one after another, and renders one
 table: how each model waits, which call blocks, who copies the data, and the CPU
-time and wall time the run took. A stage whose module is not written yet keeps its
-row, with dashes where its measurements will be. A stage that fails breaks the
-build, so the table can only show runs that worked.
+time and wall time the run took. The io_uring row shows dashes where the building
+machine has no io_uring. A stage that fails breaks the build, so the table can only
+show runs that worked.
 """
 
 import contextlib
 import importlib
-import importlib.util
 import io
 
 from docutils import nodes
@@ -50,9 +49,7 @@ HEADER = ("model", "stage", "how the process waits", "the call that blocks",
 
 def measure(module_name, options, addresses):
     """Run one stage against ``addresses``; return ``(cpu seconds, wall seconds)``,
-    or None if its module does not exist yet or the proactor it asks for is missing."""
-    if importlib.util.find_spec(module_name) is None:
-        return None
+    or None if the proactor it asks for is missing here."""
     stage = importlib.import_module(module_name)
     if options.get("proactor") == "uring":
         from coro.proactor import uring_unavailable
