@@ -1,0 +1,375 @@
+"""The reactor: chapter 5's loop, pulled out of the client and given a name.
+
+A program built on a reactor never waits itself. It tells the reactor what it is
+interested in (this socket is readable, this socket is writable, these seconds have
+passed, as soon as possible) and which function to call then, and returns. The
+reactor does the waiting for everyone, in one place, and calls the functions back.
+These functions are *event handlers*: the reactor calls them, they never call the
+reactor's loop.
+
+Each turn of the loop, a *tick*, has three steps:
+
+1. work out how long the poll may sleep: not at all if something is ready to run,
+   else until the nearest timer is due, else for ever;
+2. poll the multiplexer, and queue the handler of each descriptor that is ready;
+3. queue the timers that are due, then run what was queued when the tick began.
+
+Callbacks scheduled while step 3 runs wait for the next tick, after the next poll,
+so a callback that keeps scheduling itself cannot starve the sockets.
+"""
+
+import collections
+import heapq
+import itertools
+import math
+import signal
+import socket
+import sys
+import threading
+import traceback
+
+from coro import multiplexer as _multiplexer
+from coro.clock import MonotonicClock
+from coro.multiplexer import READ, WRITE
+
+#: The signals that stop a running reactor (when it runs in the main thread).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Handle:
+    """A callback waiting to be called, ``fn(*args)``, unless cancelled first."""
+
+    __slots__ = ("fn", "args", "cancelled")
+
+    def __init__(self, fn, args):
+        self.fn = fn
+        self.args = args
+        self.cancelled = False
+
+    def cancel(self):
+        """Make sure the callback never runs (if it has not run yet)."""
+        self.cancelled = True
+
+    def __repr__(self):
+        state = " cancelled" if self.cancelled else ""
+        return f"<{type(self).__name__} {_describe(self.fn)}{state}>"
+
+
+class Timer(Handle):
+    """A callback due at a time; cancelling it tells the reactor, to prune its heap."""
+
+    __slots__ = ("when", "_reactor")
+
+    def __init__(self, fn, args, when, reactor):
+        super().__init__(fn, args)
+        self.when = when
+        self._reactor = reactor
+
+    def cancel(self):
+        if not self.cancelled:
+            self.cancelled = True
+            if self._reactor is not None:
+                self._reactor._timer_cancelled()
+
+
+class Reactor:
+    """An event loop over a multiplexer and a clock, both passed in.
+
+    Invariants: a descriptor has at most one reader and one writer, and it is
+    registered with the multiplexer for exactly the directions that have one. Timers
+    sit in a heap ordered by ``(deadline, sequence)``, so equal deadlines fire in the
+    order they were set. Exactly one place, :meth:`run_once`, calls callbacks.
+
+    Args:
+        multiplexer: A :class:`coro.multiplexer.Multiplexer`; the best backend of
+            this system by default. The reactor owns it and closes it.
+        clock: An object with ``now()``; a :class:`~coro.clock.MonotonicClock` by default.
+        report_error: ``report_error(exception, context)`` is called with each
+            exception a callback raises; by default the traceback goes to stderr.
+        handle_signals: Whether :meth:`run`, in the main thread, stops on SIGINT
+            (Ctrl-C) and SIGTERM instead of dying with a traceback.
+    """
+
+    def __init__(self, multiplexer=None, *, clock=None, report_error=None,
+                 handle_signals=True):
+        self.clock = clock or MonotonicClock()
+        self._multiplexer = multiplexer or _multiplexer.create()
+        self.report_error = report_error or _print_error
+        self._handle_signals = handle_signals
+        self._ready = collections.deque()
+        self._timers = []  # a heap of (when, sequence, Timer)
+        self._cancelled_timers = 0
+        self._sequence = itertools.count()
+        self._readers = {}  # fd -> Handle
+        self._writers = {}
+        self._when_running = []
+        self._owned = {}  # resource -> a function that closes it
+        self._running = self._stopping = self._closed = False
+        self.stopped_by = None
+        # The self-pipe: a signal handler or another thread writes a byte to wake the poll.
+        self._wake_in, self._wake_out = socket.socketpair()
+        for sock in (self._wake_in, self._wake_out):
+            sock.setblocking(False)
+        self.add_reader(self._wake_in, self._drain_wake_ups)
+
+    # -- scheduling -----------------------------------------------------------
+
+    def time(self):
+        """The reactor's idea of now, from its clock."""
+        return self.clock.now()
+
+    def call_soon(self, fn, *args):
+        """Call ``fn(*args)`` in the next tick; returns a :class:`Handle`."""
+        handle = Handle(fn, args)
+        self._ready.append(handle)
+        return handle
+
+    def call_soon_threadsafe(self, fn, *args):
+        """Like :meth:`call_soon`, from any thread (or a signal handler): wakes the poll."""
+        handle = self.call_soon(fn, *args)
+        self._wake_up()
+        return handle
+
+    def call_later(self, delay, fn, *args):
+        """Call ``fn(*args)`` once ``delay`` seconds have passed; returns a :class:`Timer`."""
+        if math.isnan(delay):
+            raise ValueError(f"a delay must be a number of seconds, not {delay!r}")
+        return self.call_at(self.clock.now() + delay, fn, *args)
+
+    def call_at(self, when, fn, *args):
+        """Call ``fn(*args)`` when the clock reads ``when`` or later."""
+        timer = Timer(fn, args, when, self)
+        heapq.heappush(self._timers, (when, next(self._sequence), timer))
+        return timer
+
+    def call_when_running(self, fn, *args):
+        """Call ``fn(*args)`` as soon as :meth:`run` starts (at once if it has)."""
+        if self._running:
+            self.call_soon(fn, *args)
+        else:
+            self._when_running.append(Handle(fn, args))
+
+    def pending_timers(self):
+        """How many timers are set and not cancelled."""
+        return len(self._timers) - self._cancelled_timers
+
+    # -- descriptors ----------------------------------------------------------
+
+    def add_reader(self, fd, fn, *args):
+        """Call ``fn(*args)`` each tick in which ``fd`` is readable."""
+        self._add(self._readers, fd, "reader", fn, args)
+
+    def add_writer(self, fd, fn, *args):
+        """Call ``fn(*args)`` each tick in which ``fd`` is writable."""
+        self._add(self._writers, fd, "writer", fn, args)
+
+    def remove_reader(self, fd):
+        """Stop watching ``fd`` for reading; returns whether it was watched.
+
+        Call it before closing the descriptor: a closed descriptor cannot be
+        unregistered, and its number will soon belong to another socket.
+        """
+        return self._remove(self._readers, fd)
+
+    def remove_writer(self, fd):
+        """Stop watching ``fd`` for writing; returns whether it was watched."""
+        return self._remove(self._writers, fd)
+
+    def _add(self, handlers, fd, role, fn, args):
+        fd = _multiplexer._fileno(fd)
+        if fd in handlers:
+            raise ValueError(f"descriptor {fd} already has a {role}; remove it first")
+        handlers[fd] = Handle(fn, args)
+        try:
+            self._watch(fd)
+        except BaseException:
+            del handlers[fd]
+            raise
+
+    def _remove(self, handlers, fd):
+        fd = _multiplexer._fileno(fd)
+        handle = handlers.pop(fd, None)
+        if handle is None:
+            return False
+        handle.cancel()  # it may already be queued in this tick: it must not run
+        self._watch(fd)
+        return True
+
+    def _watch(self, fd):
+        """Tell the multiplexer what ``fd`` is now watched for."""
+        interest = (READ if fd in self._readers else 0) | (WRITE if fd in self._writers else 0)
+        if fd in self._multiplexer:
+            if interest:
+                self._multiplexer.modify(fd, interest)
+            else:
+                self._multiplexer.unregister(fd)
+        elif interest:
+            self._multiplexer.register(fd, interest)
+
+    # -- the loop -------------------------------------------------------------
+
+    def run(self):
+        """Run ticks until :meth:`stop` (or SIGINT, SIGTERM) is called.
+
+        Raises:
+            RuntimeError: if the reactor is already running, or closed.
+        """
+        if self._running:
+            raise RuntimeError("the reactor is already running")
+        if self._closed:
+            raise RuntimeError("the reactor is closed")
+        self._running, self._stopping, self.stopped_by = True, False, None
+        self._ready.extend(self._when_running)
+        self._when_running.clear()
+        restore_signals = self._install_signal_handlers()
+        try:
+            while not self._stopping:
+                self.run_once()
+        finally:
+            self._running = False
+            restore_signals()
+
+    def stop(self):
+        """Make :meth:`run` return at the end of the current tick. Any thread may call it."""
+        self._stopping = True
+        self._wake_up()
+
+    @property
+    def running(self):
+        return self._running
+
+    def run_once(self, timeout=None):
+        """One tick: work out the timeout, poll, run what was ready when the tick began.
+
+        Args:
+            timeout: The longest the poll may sleep, in seconds; ``None`` lets the
+                timers decide. A test with a fake clock passes 0.
+        """
+        # 1. How long may the poll sleep?
+        if self._ready or self._stopping:
+            timeout = 0
+        elif self._timers:
+            until_due = max(self._timers[0][0] - self.clock.now(), 0)
+            timeout = until_due if timeout is None else min(timeout, until_due)
+        # 2. Poll, and queue the handlers of the descriptors that are ready.
+        ready = self._ready
+        for fd, interest in self._multiplexer.poll(timeout):
+            if interest & READ and fd in self._readers:
+                ready.append(self._readers[fd])
+            if interest & WRITE and fd in self._writers:
+                ready.append(self._writers[fd])
+        # 3. Queue the timers that are due, then run what is queued now, and no more.
+        self._queue_due_timers()
+        for _ in range(len(ready)):
+            handle = ready.popleft()
+            if handle.cancelled:
+                continue
+            try:
+                handle.fn(*handle.args)
+            except Exception as exc:  # reported, never swallowed; the loop goes on
+                self.report_error(exc, f"callback {_describe(handle.fn)}")
+
+    def _queue_due_timers(self):
+        timers, now = self._timers, self.clock.now()
+        while timers and timers[0][0] <= now:
+            timer = heapq.heappop(timers)[2]
+            timer._reactor = None  # off the heap: cancelling it no longer counts
+            if timer.cancelled:
+                self._cancelled_timers -= 1
+            else:
+                self._ready.append(timer)
+
+    def _timer_cancelled(self):
+        # A cancelled timer stays in the heap until it is due. When cancelled timers
+        # are most of a big heap, rebuild it without them, so that a million cancelled
+        # timeouts do not keep a million callbacks (and what they refer to) alive.
+        self._cancelled_timers += 1
+        if self._cancelled_timers > 512 and self._cancelled_timers * 2 > len(self._timers):
+            live = [entry for entry in self._timers if not entry[2].cancelled]
+            for _, _, timer in self._timers:
+                timer._reactor = None if timer.cancelled else self
+            heapq.heapify(live)
+            self._timers, self._cancelled_timers = live, 0
+
+    # -- waking up, signals, closing ------------------------------------------
+
+    def _wake_up(self):
+        try:
+            self._wake_out.send(b"\0")
+        except BlockingIOError:
+            pass  # the pipe is full of wake-ups already: the poll will return anyway
+
+    def _drain_wake_ups(self):
+        try:
+            while self._wake_in.recv(4096):
+                pass
+        except BlockingIOError:
+            pass  # drained
+
+    def _install_signal_handlers(self):
+        """Stop on SIGINT and SIGTERM while running; return a function that undoes it.
+
+        A Python signal handler runs between two bytecodes of the main thread, which
+        may be in the middle of a callback, so it only sets a flag. The byte that
+        ``set_wakeup_fd`` writes to the self-pipe makes the poll return at once.
+        """
+        if not self._handle_signals or threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = {signum: signal.signal(signum, self._on_stop_signal)
+                    for signum in STOP_SIGNALS}
+        previous_fd = signal.set_wakeup_fd(self._wake_out.fileno(), warn_on_full_buffer=False)
+
+        def restore():
+            signal.set_wakeup_fd(previous_fd)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+        return restore
+
+    def _on_stop_signal(self, signum, frame):
+        self.stopped_by = signal.Signals(signum)
+        self._stopping = True
+
+    def own(self, resource, close):
+        """Have :meth:`close` call ``close()`` for ``resource`` unless it is disowned first."""
+        self._owned[resource] = close
+
+    def disown(self, resource):
+        """``resource`` closed itself: the reactor no longer needs to."""
+        self._owned.pop(resource, None)
+
+    def close(self):
+        """Close everything the reactor owns, let their last callbacks run, release it.
+
+        Raises:
+            RuntimeError: if the reactor is running.
+        """
+        if self._running:
+            raise RuntimeError("a running reactor cannot be closed; stop it first")
+        if self._closed:
+            return
+        while self._owned:
+            _, close = self._owned.popitem()
+            close()
+        self.run_once(0)  # the callbacks that closing scheduled (connection_lost, say)
+        self._closed = True
+        self.remove_reader(self._wake_in)
+        self._wake_in.close()
+        self._wake_out.close()
+        self._multiplexer.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def _describe(fn):
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+def _print_error(exc, context):
+    """The default error report: what failed, and the whole traceback, on stderr."""
+    print(f"Unhandled error in {context}:", file=sys.stderr)
+    traceback.print_exception(exc, file=sys.stderr)

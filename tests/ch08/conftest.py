@@ -1,0 +1,46 @@
+"""Fixtures for the reactor's tests: a reactor on each backend whose errors are checked."""
+
+import pytest
+
+from coro import multiplexer
+from coro.clock import FakeClock
+from coro.reactor import Reactor
+
+
+class Errors(list):
+    """The errors a reactor reported, as ``(exception, context)`` pairs."""
+
+    def report(self, exc, context):
+        self.append((exc, context))
+
+    def take(self):
+        taken = list(self)
+        self.clear()
+        return taken
+
+
+@pytest.fixture
+def errors():
+    """The reactor's reported errors; a test that leaves any unclaimed fails."""
+    found = Errors()
+    yield found
+    assert not found, f"errors reported that the test did not expect: {found}"
+
+
+@pytest.fixture(params=list(multiplexer.BACKENDS))
+def reactor(request, errors):
+    """A reactor with a real clock on each backend, closed after the test."""
+    with Reactor(multiplexer.create(request.param), report_error=errors.report) as reactor:
+        yield reactor
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def fake_reactor(clock, errors):
+    """A reactor whose time only moves when the test says so."""
+    with Reactor(clock=clock, report_error=errors.report) as reactor:
+        yield reactor

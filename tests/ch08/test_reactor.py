@@ -1,0 +1,227 @@
+"""The reactor's rules, each told as a trace of events."""
+
+import math
+import signal
+import socket
+import threading
+
+import pytest
+
+from coro.clock import FakeClock, MonotonicClock
+from coro.reactor import Reactor
+
+
+def test_call_soon_runs_in_order_and_later_calls_wait_for_the_next_tick(fake_reactor):
+    trace = []
+
+    def first():
+        trace.append("first")
+        fake_reactor.call_soon(trace.append, "scheduled by first")
+
+    fake_reactor.call_soon(first)
+    fake_reactor.call_soon(trace.append, "second")
+    fake_reactor.run_once(0)
+    assert trace == ["first", "second"]
+    fake_reactor.run_once(0)
+    assert trace == ["first", "second", "scheduled by first"]
+
+
+def test_timers_fire_by_deadline_and_equal_deadlines_in_the_order_set(fake_reactor, clock):
+    trace = []
+    fake_reactor.call_later(2, trace.append, "b at 2")
+    for name in "xyz":
+        fake_reactor.call_later(1, trace.append, f"{name} at 1")
+    fake_reactor.call_at(0.5, trace.append, "a at 0.5")
+    clock.advance(0.9)
+    fake_reactor.run_once(0)
+    assert trace == ["a at 0.5"]
+    clock.advance(5)
+    fake_reactor.run_once(0)
+    assert trace == ["a at 0.5", "x at 1", "y at 1", "z at 1", "b at 2"]
+
+
+def test_a_timer_cancelled_by_another_due_in_the_same_tick_never_runs(fake_reactor, clock):
+    trace = []
+    handles = {}
+
+    def canceller():
+        trace.append("canceller")
+        handles["victim"].cancel()
+
+    fake_reactor.call_later(1, canceller)
+    handles["victim"] = fake_reactor.call_later(1, trace.append, "victim")
+    clock.advance(1)
+    fake_reactor.run_once(0)
+    fake_reactor.run_once(0)
+    assert trace == ["canceller"]
+    assert handles["victim"].cancelled
+
+
+def test_cancelled_timers_do_not_pile_up(fake_reactor, clock):
+    for _ in range(10_000):
+        fake_reactor.call_later(60, print).cancel()
+    assert fake_reactor.pending_timers() == 0
+    assert len(fake_reactor._timers) < 1_000  # the heap was pruned on the way
+    fake_reactor.call_later(60, print).cancel()
+
+
+def test_a_self_rescheduling_zero_delay_timer_does_not_starve_io(reactor):
+    trace = []
+    left, right = socket.socketpair()
+
+    def spin():
+        trace.append("timer")
+        if "readable" not in trace:
+            reactor.call_later(0, spin)
+
+    def readable():
+        trace.append("readable")
+        reactor.remove_reader(left)
+        reactor.stop()
+
+    with left, right:
+        reactor.call_later(0, spin)
+        reactor.add_reader(left, readable)
+        right.send(b"!")
+        reactor.run()
+    assert "readable" in trace
+    assert trace.count("timer") <= 2
+
+
+def test_a_reader_that_closes_another_ready_descriptor_causes_no_error(reactor):
+    trace = []
+    pairs = [socket.socketpair() for _ in range(2)]
+    (a, a_peer), (b, b_peer) = pairs
+
+    def close_both(name):
+        trace.append(name)
+        for sock in (a, b):
+            if reactor.remove_reader(sock):
+                sock.close()
+        reactor.call_soon(reactor.stop)
+
+    reactor.add_reader(a, close_both, "a")
+    reactor.add_reader(b, close_both, "b")
+    a_peer.send(b"x")
+    b_peer.send(b"x")
+    reactor.run()
+    assert len(trace) == 1  # whichever ran first closed the other, which never ran
+    for sock in (a, b, a_peer, b_peer):
+        sock.close()
+
+
+def test_a_failing_callback_is_reported_with_its_traceback_and_the_loop_goes_on(
+        fake_reactor, errors):
+    trace = []
+
+    def broken():
+        raise ZeroDivisionError("boom")
+
+    fake_reactor.call_soon(broken)
+    fake_reactor.call_soon(trace.append, "still running")
+    fake_reactor.run_once(0)
+    assert trace == ["still running"]
+    [(exc, context)] = errors.take()
+    assert isinstance(exc, ZeroDivisionError)
+    assert exc.__traceback__ is not None
+    assert "broken" in context
+
+
+def test_the_default_report_prints_the_traceback(capsys):
+    def broken():
+        raise ValueError("a bad thing")
+
+    with Reactor(clock=FakeClock()) as reactor:
+        reactor.call_soon(broken)
+        reactor.run_once(0)
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert "ValueError: a bad thing" in err
+    assert "broken" in err
+
+
+def test_another_thread_wakes_a_sleeping_reactor(reactor):
+    trace = []
+
+    def from_the_thread():
+        trace.append("thread")
+        reactor.stop()
+
+    reactor.call_when_running(
+        threading.Thread(target=reactor.call_soon_threadsafe, args=(from_the_thread,)).start)
+    reactor.run()  # nothing else to do: without the wake-up it would sleep for ever
+    assert trace == ["thread"]
+
+
+def test_a_signal_stops_the_loop_and_the_handlers_are_put_back(reactor):
+    before = signal.getsignal(signal.SIGINT)
+    trace = []
+    reactor.call_soon(signal.raise_signal, signal.SIGINT)
+    reactor.call_later(30, trace.append, "never")
+    reactor.run()
+    assert reactor.stopped_by is signal.SIGINT
+    assert trace == []
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_running_reactor_refuses_to_run_again(fake_reactor, errors):
+    fake_reactor.call_soon(fake_reactor.run)
+    fake_reactor.call_soon(fake_reactor.stop)
+    fake_reactor.run()
+    [(exc, _)] = errors.take()
+    assert isinstance(exc, RuntimeError)
+    assert "already running" in str(exc)
+
+
+def test_stop_lets_the_current_tick_finish(fake_reactor):
+    trace = []
+    fake_reactor.call_soon(fake_reactor.stop)
+    fake_reactor.call_soon(trace.append, "same tick")
+    fake_reactor.call_later(0, trace.append, "timer")
+    fake_reactor.run()
+    assert trace == ["same tick", "timer"]
+
+
+def test_one_reader_per_descriptor(fake_reactor):
+    left, right = socket.socketpair()
+    with left, right:
+        fake_reactor.add_reader(left, print)
+        with pytest.raises(ValueError, match="already has a reader"):
+            fake_reactor.add_reader(left, print)
+        fake_reactor.add_writer(left, print)  # the other direction is free
+        assert fake_reactor.remove_writer(left)
+        assert fake_reactor.remove_reader(left)
+        assert not fake_reactor.remove_reader(left)
+
+
+def test_closing_closes_what_the_reactor_owns(clock):
+    closed = []
+    reactor = Reactor(clock=clock)
+    reactor.own("resource", lambda: closed.append("resource"))
+    reactor.close()
+    assert closed == ["resource"]
+    with pytest.raises(RuntimeError, match="closed"):
+        reactor.run()
+
+
+def test_a_running_reactor_cannot_be_closed(fake_reactor, errors):
+    fake_reactor.call_soon(fake_reactor.close)
+    fake_reactor.call_soon(fake_reactor.stop)
+    fake_reactor.run()
+    [(exc, _)] = errors.take()
+    assert "running" in str(exc)
+
+
+def test_a_delay_that_is_not_a_number_is_refused(fake_reactor):
+    with pytest.raises(ValueError, match="delay"):
+        fake_reactor.call_later(math.nan, print)
+
+
+def test_the_clocks_share_an_interface():
+    for clock in (MonotonicClock(), FakeClock()):
+        assert isinstance(clock.now(), float)
+    clock = FakeClock(10.0)
+    clock.advance(2.5)
+    assert clock.now() == 12.5
+    with pytest.raises(ValueError):
+        clock.advance(-1)
