@@ -27,3 +27,6 @@ def no_descriptor_left_open():
     yield
     leaked = {fd: target for fd, target in _open_fds().items() if before.get(fd) != target}
     assert not leaked, f"descriptors left open: {leaked}"
+
+
+pytest_plugins = ["tests.reactor_fixtures"]

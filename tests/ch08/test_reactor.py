@@ -62,7 +62,11 @@ def test_cancelled_timers_do_not_pile_up(fake_reactor, clock):
         fake_reactor.call_later(60, print).cancel()
     assert fake_reactor.pending_timers() == 0
     assert len(fake_reactor._timers) < 1_000  # the heap was pruned on the way
-    fake_reactor.call_later(60, print).cancel()
+    fake_reactor.call_later(1, print).cancel()
+    clock.advance(100)
+    fake_reactor.run_once(0)
+    fake_reactor.call_later(1, print)
+    assert fake_reactor.pending_timers() == 1
 
 
 def test_a_self_rescheduling_zero_delay_timer_does_not_starve_io(reactor):

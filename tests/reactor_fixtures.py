@@ -1,4 +1,4 @@
-"""Fixtures for the reactor's tests: a reactor on each backend whose errors are checked."""
+"""Fixtures for the reactor tests of chapters 8 and 9: reactors whose errors are checked."""
 
 import pytest
 
@@ -44,3 +44,13 @@ def fake_reactor(clock, errors):
     """A reactor whose time only moves when the test says so."""
     with Reactor(clock=clock, report_error=errors.report) as reactor:
         yield reactor
+
+
+def run_until(reactor, condition, *, limit=20.0):
+    """Run ticks until ``condition()`` holds. ``limit`` seconds is only a watchdog
+    against a hanging test, never a way to wait for something."""
+    deadline = reactor.time() + limit
+    while not condition():
+        if reactor.time() > deadline:
+            raise AssertionError(f"not true after {limit}s: {condition.__name__}")
+        reactor.run_once(timeout=0.5)

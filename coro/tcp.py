@@ -1,0 +1,187 @@
+"""TCP on the reactor: listening for connections and making them, without waiting.
+
+Both end the same way: a socket, a protocol from the factory, and a
+:class:`~coro.transport.Transport` between them.
+"""
+
+import errno
+import os
+import socket
+
+from coro.transport import Transport
+
+#: Seconds to stop accepting after accept() fails (out of descriptors, say). Retrying
+#: at once would spin, since the pending connection is still pending.
+ACCEPT_BACKOFF = 0.1
+
+
+class Listener:
+    """Accepts connections on a listening socket and starts a transport for each.
+
+    Args:
+        reactor: The reactor to run on.
+        sock: A bound, listening socket; the listener owns it from now on.
+        factory: Its ``build_protocol(address)`` makes each connection's protocol.
+    """
+
+    #: Connections accepted in one go, before other events get their turn.
+    accepts_per_tick = 64
+
+    def __init__(self, reactor, sock, factory):
+        self._reactor = reactor
+        self._sock = sock
+        self.factory = factory
+        self.address = sock.getsockname()[:2]
+        self._backoff = None
+        sock.setblocking(False)
+        reactor.add_reader(sock, self._on_readable)
+        reactor.own(self, self.close)
+
+    def _on_readable(self):
+        for _ in range(self.accepts_per_tick):
+            try:
+                sock, address = self._sock.accept()
+            except BlockingIOError:
+                return
+            except ConnectionAbortedError:
+                continue  # the client gave up while it waited in the queue
+            except OSError as exc:
+                self._back_off(exc)
+                return
+            self._start(sock, address)
+
+    def _back_off(self, exc):
+        """Out of descriptors (or another accept error): report it, stop accepting for
+        a while, then try again. The pending connection waits in the kernel's queue."""
+        self._reactor.report_error(exc, f"accepting on {self.address[0]}:{self.address[1]} "
+                                        f"(retrying in {ACCEPT_BACKOFF}s)")
+        self._reactor.remove_reader(self._sock)
+        self._backoff = self._reactor.call_later(ACCEPT_BACKOFF, self._resume)
+
+    def _resume(self):
+        self._backoff = None
+        self._reactor.add_reader(self._sock, self._on_readable)
+
+    def _start(self, sock, address):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            protocol = self.factory.build_protocol(address)
+        except Exception as exc:  # reported; the connection is refused, the server goes on
+            self._reactor.report_error(exc, f"{type(self.factory).__name__}.build_protocol")
+            protocol = None
+        if protocol is None:
+            sock.close()
+            return
+        Transport(self._reactor, sock, protocol).start()
+
+    def close(self):
+        """Stop listening. Connections already accepted go on."""
+        if self._sock.fileno() == -1:
+            return
+        if self._backoff is not None:
+            self._backoff.cancel()
+        else:
+            self._reactor.remove_reader(self._sock)
+        self._sock.close()
+        self._reactor.disown(self)
+
+
+def listen(reactor, factory, port=0, *, host="127.0.0.1", backlog=128):
+    """Listen for TCP connections on ``host:port`` (port 0: any free port).
+
+    Returns:
+        The :class:`Listener`; its ``address`` says which port it got.
+    """
+    sock = socket.create_server((host, port), backlog=backlog)
+    return Listener(reactor, sock, factory)
+
+
+class Connector:
+    """One outgoing connection being made, without waiting for it.
+
+    ``connect_ex`` starts the handshake and returns at once; the socket becomes
+    writable when the handshake is over, and ``SO_ERROR`` then says how it went.
+    Either the factory builds a protocol for the new connection, or it hears
+    ``client_connection_failed`` — exactly one of the two.
+    """
+
+    def __init__(self, reactor, address, factory, *, timeout=30.0):
+        self._reactor = reactor
+        self.address = address
+        self.factory = factory
+        self._sock = None
+        self._timer = None
+        self.state = "connecting"
+        try:
+            # Looking a name up blocks; for numeric and loopback addresses it is instant.
+            family, kind, proto, _, sockaddr = socket.getaddrinfo(
+                *address, type=socket.SOCK_STREAM)[0]
+            self._sock = socket.socket(family, kind, proto)
+            self._sock.setblocking(False)
+            code = self._sock.connect_ex(sockaddr)
+            if code not in (0, errno.EINPROGRESS):
+                raise _error(code)
+            reactor.add_writer(self._sock, self._on_writable)
+        except OSError as exc:
+            reactor.call_soon(self._fail, exc)  # failure is always told later, not inside connect()
+            return
+        self._timer = reactor.call_later(timeout, self._fail, TimeoutError(
+            errno.ETIMEDOUT, f"no connection after {timeout:g}s"))
+        reactor.own(self, self.cancel)
+
+    def _on_writable(self):
+        code = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if code:
+            self._fail(_error(code))
+            return
+        self._stop_waiting()
+        sock, self._sock = self._sock, None
+        self.state = "connected"
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            protocol = self.factory.build_protocol(self.address)
+        except Exception as exc:  # reported, and the connection is dropped
+            self._reactor.report_error(exc, f"{type(self.factory).__name__}.build_protocol")
+            sock.close()
+            return
+        if protocol is None:
+            sock.close()
+            return
+        Transport(self._reactor, sock, protocol).start()
+
+    def _stop_waiting(self):
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._sock is not None:
+            self._reactor.remove_writer(self._sock)
+        self._reactor.disown(self)
+
+    def _fail(self, reason):
+        if self.state != "connecting":
+            return
+        self.state = "failed"
+        self._stop_waiting()
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        self.factory.client_connection_failed(self, reason)
+
+    def cancel(self):
+        """Give up connecting; the factory hears ``client_connection_failed``."""
+        self._fail(ConnectionAbortedError(errno.ECONNABORTED, "connecting was cancelled"))
+
+
+def _error(code):
+    """The exception for an errno (``OSError`` picks the subclass: ECONNREFUSED gives
+    :exc:`ConnectionRefusedError`)."""
+    return OSError(code, os.strerror(code))
+
+
+def connect(reactor, host, port, factory, *, timeout=30.0):
+    """Start connecting to ``host:port``; returns the :class:`Connector`.
+
+    ``factory.build_protocol`` makes the protocol once connected;
+    ``factory.client_connection_failed(connector, reason)`` hears a failure (refused,
+    timed out after ``timeout`` seconds, cancelled).
+    """
+    return Connector(reactor, (host, port), factory, timeout=timeout)

@@ -1,0 +1,249 @@
+"""The transport: how a connection's bytes move, so the protocol need not know.
+
+A :class:`Transport` stands between one socket and one protocol. Writing does not
+wait: ``write`` sends at once what the socket takes and keeps the rest in an
+out-buffer, which the reactor drains when the socket becomes writable. Being told
+"not now" (EAGAIN) or "only this much" (a partial send) is normal, not an error.
+Socket errors (a reset, a broken pipe) end that connection, exactly once, and never
+escape into the reactor.
+"""
+
+import errno
+import socket
+
+from coro.protocol import ConnectionDone
+
+class Transport:
+    """One TCP connection: a socket driven by the reactor, and its protocol.
+
+    Invariants: the socket is watched for writing exactly while the out-buffer is not
+    empty. ``connection_lost`` is called exactly once, after everything else, and the
+    socket is closed by then. The registered producer is paused while the buffer is
+    above ``high_water``, until it drains below ``low_water``.
+    """
+
+    high_water = 64 * 1024
+    low_water = 16 * 1024
+    read_size = 64 * 1024
+
+    def __init__(self, reactor, sock, protocol):
+        self._reactor = reactor
+        self._sock = sock
+        self._fd = sock.fileno()
+        self.protocol = protocol
+        self._buffer = bytearray()
+        self._producer = None
+        self._producer_paused = False
+        self._reading = False
+        self._eof_received = False
+        self._ending = None  # None, "eof" (write_eof) or "close" (lose_connection)
+        self.disconnected = False
+        sock.setblocking(False)
+        reactor.own(self, self.abort_connection)
+
+    def start(self):
+        """Tell the protocol the connection is made, then start reading."""
+        if self._call_protocol(self.protocol.connection_made, self) is not _FAILED:
+            if self._ending != "close":  # after write_eof() the peer may still send
+                self.resume_producing()
+
+    # -- writing --------------------------------------------------------------
+
+    @property
+    def buffer_size(self):
+        """Bytes written and not yet taken by the socket."""
+        return len(self._buffer)
+
+    def write(self, data):
+        """Send ``data``: now, as far as the socket takes it, and the rest later.
+
+        Writing to a connection already lost does nothing: ``connection_lost`` has
+        told (or is about to tell) the protocol.
+
+        Raises:
+            TypeError: if ``data`` is not bytes-like.
+            RuntimeError: if the protocol already asked to close the connection.
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"write() takes bytes, not {type(data).__name__}")
+        if self.disconnected or not data:
+            return
+        if self._ending:
+            called = "write_eof" if self._ending == "eof" else "lose_connection"
+            raise RuntimeError(f"write() after {called}()")
+        if not self._buffer:
+            # Send at once: for most writes the socket takes everything, and there is no
+            # need to bother the reactor at all.
+            try:
+                sent = self._sock.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                self._lost(exc)
+                return
+            if sent == len(data):
+                return
+            data = memoryview(data)[sent:]
+            self._reactor.add_writer(self._fd, self._on_writable)
+        self._buffer += data
+        if self._producer and not self._producer_paused and len(self._buffer) > self.high_water:
+            self._producer_paused = True
+            self._producer.pause_producing()
+
+    def writelines(self, chunks):
+        """Write each of ``chunks``."""
+        for chunk in chunks:
+            self.write(chunk)
+
+    def _on_writable(self):
+        try:
+            sent = self._sock.send(self._buffer)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._lost(exc)
+            return
+        del self._buffer[:sent]  # bytearray drops from the front without copying the rest
+        if self._buffer:
+            if self._producer_paused and len(self._buffer) <= self.low_water:
+                self._resume_producer()
+            return
+        self._reactor.remove_writer(self._fd)
+        if self._ending:
+            self._finish_ending()
+        elif self._producer_paused:
+            self._resume_producer()
+
+    def _resume_producer(self):
+        self._producer_paused = False
+        self._producer.resume_producing()
+
+    # -- closing --------------------------------------------------------------
+
+    def lose_connection(self):
+        """Close the connection once everything written has been sent."""
+        if self.disconnected or self._ending == "close":
+            return
+        self._ending = "close"
+        self.pause_producing()
+        if not self._buffer:
+            self._finish_ending()
+
+    def write_eof(self):
+        """Half-close: send what is buffered, then tell the peer nothing more will come.
+
+        Reading goes on; the connection ends when the peer closes its side too.
+        """
+        if self.disconnected or self._ending:
+            return
+        self._ending = "eof"
+        if not self._buffer:
+            self._finish_ending()
+
+    def abort_connection(self):
+        """Close the connection now, throwing away what is still buffered."""
+        self._lost(ConnectionAbortedError(errno.ECONNABORTED, "connection aborted"))
+
+    def _finish_ending(self):
+        if self._ending == "close" or self._eof_received:
+            self._lost(ConnectionDone())
+            return
+        try:
+            self._sock.shutdown(socket.SHUT_WR)
+        except OSError as exc:
+            self._lost(exc)
+
+    def _lost(self, reason):
+        if self.disconnected:
+            return
+        self.disconnected = True
+        self._reactor.remove_reader(self._fd)
+        self._reactor.remove_writer(self._fd)
+        self._sock.close()
+        self._buffer.clear()
+        self._reactor.disown(self)
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            self._reactor.call_soon(producer.stop_producing)
+        # Later, not now: the protocol may be in the middle of the call that ended it.
+        self._reactor.call_soon(self._call_protocol, self.protocol.connection_lost, reason)
+
+    # -- reading, and the transport as a producer -----------------------------
+
+    def _on_readable(self):
+        try:
+            data = self._sock.recv(self.read_size)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._lost(exc)
+            return
+        if data:
+            self._call_protocol(self.protocol.data_received, data)
+            return
+        self._eof_received = True
+        self.pause_producing()
+        keep_open = self._call_protocol(self.protocol.eof_received)
+        if self._ending == "eof" and not self._buffer:
+            self._lost(ConnectionDone())  # both sides have said they are done
+        elif keep_open is not True and keep_open is not _FAILED:
+            self.lose_connection()
+
+    def pause_producing(self):
+        """Stop reading from the socket (the peer's writes then back up)."""
+        if self._reading:
+            self._reading = False
+            self._reactor.remove_reader(self._fd)
+
+    def resume_producing(self):
+        """Read from the socket again."""
+        if not self._reading and not self.disconnected and not self._eof_received:
+            self._reading = True
+            self._reactor.add_reader(self._fd, self._on_readable)
+
+    def stop_producing(self):
+        """The consumer is gone: close the connection."""
+        self.lose_connection()
+
+    def register_producer(self, producer):
+        """Have ``producer`` paused and resumed as the out-buffer fills and drains."""
+        if self._producer is not None:
+            raise RuntimeError("a producer is already registered; unregister it first")
+        self._producer = producer
+        if self.disconnected:
+            self._producer = None
+            self._reactor.call_soon(producer.stop_producing)
+        elif len(self._buffer) > self.high_water:
+            self._producer_paused = True
+            producer.pause_producing()
+
+    def unregister_producer(self):
+        """Stop telling the producer about the buffer."""
+        self._producer, self._producer_paused = None, False
+
+    # -- the rest -------------------------------------------------------------
+
+    def get_peer(self):
+        """The address of the other end."""
+        return self._peer_or_host(self._sock.getpeername)
+
+    def get_host(self):
+        """The address of this end."""
+        return self._peer_or_host(self._sock.getsockname)
+
+    def _peer_or_host(self, get):
+        if self.disconnected:
+            raise OSError(errno.ENOTCONN, "the connection is closed")
+        return get()
+
+    def _call_protocol(self, method, *args):
+        """Call the protocol; if it raises, report it and drop the connection."""
+        try:
+            return method(*args)
+        except Exception as exc:  # reported, never swallowed
+            self._reactor.report_error(exc, f"{type(self.protocol).__name__}.{method.__name__}")
+            self._lost(exc)
+            return _FAILED
+
+
+_FAILED = object()  # what _call_protocol returns when the protocol raised

@@ -1,0 +1,413 @@
+"""Transports: the bytes arrive whole and in order, and every connection ends once."""
+
+import collections
+import inspect
+import socket
+
+import pytest
+
+from coro import tcp
+from coro.clock import FakeClock, MonotonicClock
+from coro.protocol import ClientFactory, ConnectionDone, Factory, Protocol
+from coro.testing import MemoryTransport
+from coro.transport import Transport
+from tests.reactor_fixtures import run_until
+from tests.support import refused_address
+
+
+class Recorder(Protocol):
+    """Records what happens to it in ``trace`` as ``(name, event)``."""
+
+    def __init__(self, trace, name, *, on_made=None, keep_open=False):
+        self.trace, self.name = trace, name
+        self.on_made, self.keep_open = on_made, keep_open
+        self.received = bytearray()
+        self.reason = None
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self.trace.append((self.name, "made"))
+        if self.on_made:
+            self.on_made(self)
+
+    def data_received(self, data):
+        self.received += data
+
+    def eof_received(self):
+        self.trace.append((self.name, "eof"))
+        return self.keep_open
+
+    def connection_lost(self, reason):
+        self.reason = reason
+        self.trace.append((self.name, "lost"))
+
+
+class RecorderFactory(ClientFactory):
+    def __init__(self, trace, name, **options):
+        super().__init__()
+        self.trace, self.name, self.options = trace, name, options
+        self.protocols = []
+        self.failures = []
+
+    def build_protocol(self, address):
+        protocol = Recorder(self.trace, f"{self.name}{len(self.protocols) + 1}", **self.options)
+        self.protocols.append(protocol)
+        return protocol
+
+    def client_connection_failed(self, connector, reason):
+        self.failures.append(reason)
+
+
+def lost(*protocols):
+    def all_lost():
+        return all(p.reason is not None for p in protocols)
+    return all_lost
+
+
+def test_a_half_closed_exchange_in_order(reactor):
+    trace = []
+
+    def reply_then_close(protocol):
+        protocol.transport.write(b"bye: " + bytes(protocol.received))
+        protocol.transport.lose_connection()
+
+    class Server(Recorder):
+        def eof_received(self):
+            super().eof_received()
+            reply_then_close(self)
+            return True
+
+    servers = Factory(Server, trace, "server")
+    listener = tcp.listen(reactor, servers)
+    clients = RecorderFactory(trace, "client", on_made=lambda p: (
+        p.transport.write(b"hello"), p.transport.write_eof()))
+    tcp.connect(reactor, *listener.address, clients)
+    run_until(reactor, lambda: len(trace) == 6)
+    [client] = clients.protocols
+    assert client.received == b"bye: hello"
+    assert isinstance(client.reason, ConnectionDone)
+    assert [e for e in trace if e[0] == "client1"] == [
+        ("client1", "made"), ("client1", "eof"), ("client1", "lost")]
+    assert [e for e in trace if e[0] == "server"] == [
+        ("server", "made"), ("server", "eof"), ("server", "lost")]
+    listener.close()
+
+
+def test_lose_connection_sends_everything_first(reactor):
+    poem = bytes(range(256)) * 8192  # 2 MiB: far more than the socket takes at once
+    trace = []
+    servers = RecorderFactory(trace, "server", on_made=lambda p: (
+        p.transport.write(poem), p.transport.lose_connection()))
+    listener = tcp.listen(reactor, servers)
+    clients = RecorderFactory(trace, "client")
+    tcp.connect(reactor, *listener.address, clients)
+    run_until(reactor, lambda: clients.protocols and lost(*clients.protocols, *servers.protocols)())
+    assert clients.protocols[0].received == poem
+    assert isinstance(clients.protocols[0].reason, ConnectionDone)
+    assert isinstance(servers.protocols[0].reason, ConnectionDone)
+    listener.close()
+
+
+class ScriptedSocket:
+    """A socket whose ``send`` follows a script: a number is the most it takes,
+    ``"EAGAIN"`` raises BlockingIOError, ``"reset"`` raises ConnectionResetError.
+    Past the script, it takes everything. Readiness comes from a real socket."""
+
+    def __init__(self, real, script):
+        self._real = real
+        self.script = collections.deque(script)
+        self.sent = bytearray()
+        self.sends = 0
+
+    def fileno(self):
+        return self._real.fileno()
+
+    def setblocking(self, flag):
+        self._real.setblocking(flag)
+
+    def send(self, data):
+        self.sends += 1
+        step = self.script.popleft() if self.script else len(data)
+        if step == "EAGAIN":
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        if step == "reset":
+            raise ConnectionResetError(104, "Connection reset by peer")
+        taken = bytes(data[:step])
+        self.sent += taken
+        return len(taken)
+
+    def recv(self, size):
+        return self._real.recv(size)
+
+    def shutdown(self, how):
+        self._real.shutdown(how)
+
+    def close(self):
+        self._real.close()
+
+
+def test_partial_sends_and_eagain_deliver_the_same_stream(fake_reactor):
+    left, right = socket.socketpair()
+    script = [3, "EAGAIN", 5, "EAGAIN", "EAGAIN", 1, 1, 700, "EAGAIN", 2]
+    fake = ScriptedSocket(left, script)
+    trace = []
+    protocol = Recorder(trace, "p")
+    transport = Transport(fake_reactor, fake, protocol)
+    transport.start()
+    pieces = [b"The Tyger ", b"burning bright" * 100, b"", bytearray(b" in the forests"),
+              memoryview(b" of the night")]
+    for piece in pieces:
+        transport.write(piece)
+    run_until(fake_reactor, lambda: transport.buffer_size == 0)
+    assert fake.sent == b"".join(pieces)
+    assert not fake.script
+    transport.lose_connection()
+    run_until(fake_reactor, lost(protocol))
+    assert trace == [("p", "made"), ("p", "lost")]
+    assert isinstance(protocol.reason, ConnectionDone)
+    right.close()
+
+
+def test_a_reset_during_a_large_write_is_one_lost_connection(fake_reactor):
+    left, right = socket.socketpair()
+    fake = ScriptedSocket(left, [1000, "EAGAIN", 2000, "reset"])
+    trace = []
+    protocol = Recorder(trace, "p")
+    transport = Transport(fake_reactor, fake, protocol)
+    transport.start()
+    transport.write(b"x" * 1_000_000)
+    run_until(fake_reactor, lost(protocol))
+    transport.write(b"after the end")  # ignored: the protocol has been told
+    transport.lose_connection()
+    transport.abort_connection()
+    fake_reactor.run_once(0)
+    assert trace == [("p", "made"), ("p", "lost")]
+    assert isinstance(protocol.reason, ConnectionResetError)
+    assert len(fake.sent) == 3000
+    right.close()
+
+
+def test_a_peer_resetting_mid_write_on_real_sockets(reactor):
+    trace = []
+    peers = []
+    servers = RecorderFactory(trace, "server", on_made=lambda p: p.transport.write(b"y" * 8_000_000))
+    listener = tcp.listen(reactor, servers)
+    peer = socket.create_connection(listener.address)
+    peers.append(peer)
+    run_until(reactor, lambda: servers.protocols and servers.protocols[0].transport.buffer_size)
+    peer.recv(1000)
+    peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    peer.close()
+    run_until(reactor, lost(*servers.protocols))
+    assert trace == [("server1", "made"), ("server1", "lost")]
+    assert isinstance(servers.protocols[0].reason, (ConnectionResetError, BrokenPipeError))
+    listener.close()
+
+
+class Flood(Protocol):
+    """Writes 16 KiB chunks as fast as it is allowed to, as a producer."""
+
+    chunk = b"z" * 16384
+
+    def __init__(self, trace, reactor):
+        self.trace = trace
+        self.reactor = reactor
+        self.paused = False
+        self.written = 0
+        self.largest_buffer = 0
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        transport.register_producer(self)
+        self.reactor.call_soon(self.produce)
+
+    def produce(self):
+        if self.paused or self.transport.disconnected:
+            return
+        self.transport.write(self.chunk)
+        self.written += len(self.chunk)
+        self.largest_buffer = max(self.largest_buffer, self.transport.buffer_size)
+        self.reactor.call_soon(self.produce)
+
+    def pause_producing(self):
+        self.paused = True
+        self.trace.append("pause")
+
+    def resume_producing(self):
+        self.paused = False
+        self.trace.append("resume")
+        self.reactor.call_soon(self.produce)
+
+    def stop_producing(self):
+        self.trace.append("stop")
+
+
+def test_a_peer_that_never_reads_pauses_the_producer(reactor):
+    trace = []
+    floods = []
+
+    def build(address):
+        flood = Flood(trace, reactor)
+        floods.append(flood)
+        return flood
+
+    factory = Factory()
+    factory.build_protocol = build
+    listener = tcp.listen(reactor, factory)
+    peer = socket.create_connection(listener.address)
+    try:
+        run_until(reactor, lambda: "pause" in trace)
+        [flood] = floods
+        limit = Transport.high_water + len(Flood.chunk)
+        for _ in range(20):  # the flood stays paused: memory stays flat
+            reactor.run_once(0)
+        assert flood.largest_buffer <= limit
+        assert trace == ["pause"]
+        # The peer starts reading: the buffer drains and the producer is resumed.
+        peer.setblocking(False)
+        received = 0
+
+        def drain():
+            nonlocal received
+            try:
+                received += len(peer.recv(1 << 20))
+            except BlockingIOError:
+                pass
+
+        reactor.add_reader(peer, drain)
+        run_until(reactor, lambda: "resume" in trace)
+        assert flood.largest_buffer <= limit
+        flood.transport.lose_connection()
+        run_until(reactor, lambda: "stop" in trace)
+        reactor.remove_reader(peer)
+    finally:
+        peer.close()
+        listener.close()
+
+
+def test_a_thousand_connections_leave_no_descriptor_open(reactor):
+    trace = []
+    servers = RecorderFactory(trace, "server", on_made=lambda p: p.transport.lose_connection())
+    listener = tcp.listen(reactor, servers)
+    clients = RecorderFactory(trace, "client")
+    for round_ in range(1000):
+        tcp.connect(reactor, *listener.address, clients)
+        run_until(reactor, lambda: len(clients.protocols) > round_
+                  and lost(clients.protocols[-1])())
+    run_until(reactor, lost(*servers.protocols))
+    assert len(servers.protocols) == len(clients.protocols) == 1000
+    assert trace.count(("client1000", "lost")) == 1
+    listener.close()
+
+
+def test_a_refused_connection_is_told_to_the_factory(reactor):
+    trace = []
+    clients = RecorderFactory(trace, "client")
+    with refused_address() as address:
+        tcp.connect(reactor, *address, clients)
+        run_until(reactor, lambda: clients.failures)
+    assert isinstance(clients.failures[0], ConnectionRefusedError)
+    assert clients.protocols == []
+
+
+def test_a_protocol_that_raises_loses_its_connection_only(reactor, errors):
+    trace = []
+
+    class Broken(Recorder):
+        def data_received(self, data):
+            if data.startswith(b"bad"):
+                raise ValueError("cannot parse this")
+            self.transport.write(data)
+
+    servers = Factory()
+    built = []
+    servers.build_protocol = lambda address: built.append(Broken(trace, f"s{len(built) + 1}")) or built[-1]
+    listener = tcp.listen(reactor, servers)
+    clients = RecorderFactory(trace, "c")
+    tcp.connect(reactor, *listener.address, clients)
+    tcp.connect(reactor, *listener.address, clients)
+    run_until(reactor, lambda: len(built) == 2 and len(clients.protocols) == 2)
+    good, bad = clients.protocols
+    bad.transport.write(b"bad input")
+    good.transport.write(b"good input")
+    run_until(reactor, lambda: bytes(good.received) == b"good input" and lost(bad)())
+    [(exc, context)] = errors.take()
+    assert isinstance(exc, ValueError) and "data_received" in context
+    assert [type(p.reason) for p in built if p.reason] == [ValueError]
+    good.transport.lose_connection()
+    run_until(reactor, lost(*built))
+    listener.close()
+
+
+def test_abort_drops_the_buffer_and_closing_the_reactor_ends_every_connection(errors):
+    from coro.reactor import Reactor
+    trace = []
+    reactor = Reactor(report_error=errors.report)
+    servers = RecorderFactory(trace, "server")
+    listener = tcp.listen(reactor, servers)
+    clients = RecorderFactory(trace, "client")
+    tcp.connect(reactor, *listener.address, clients)
+    tcp.connect(reactor, *listener.address, clients)
+    run_until(reactor, lambda: len(servers.protocols) == 2 and len(clients.protocols) == 2)
+    aborted = servers.protocols[0]
+    aborted.transport.write(b"q" * 8_000_000)
+    aborted.transport.abort_connection()
+    assert aborted.transport.buffer_size == 0
+    reactor.close()  # the other connections, and the listener, are closed with it
+    assert isinstance(aborted.reason, ConnectionAbortedError)
+    assert all(p.reason is not None for p in servers.protocols + clients.protocols)
+    assert sorted(trace).count(("client1", "lost")) == 1
+
+
+def test_writes_must_be_bytes_and_come_before_the_close(fake_reactor):
+    left, right = socket.socketpair()
+    protocol = Recorder([], "p")
+    transport = Transport(fake_reactor, left, protocol)
+    transport.start()
+    with pytest.raises(TypeError, match="bytes, not str"):
+        transport.write("a poem")
+    transport.write(b"x" * 10_000_000)  # stays buffered: nobody reads
+    transport.lose_connection()
+    with pytest.raises(RuntimeError, match="after lose_connection"):
+        transport.write(b"more")
+    transport.abort_connection()
+    run_until(fake_reactor, lost(protocol))
+    right.close()
+
+
+def _public_methods(cls):
+    return {name: inspect.signature(member) for name, member in vars(cls).items()
+            if callable(member) and not name.startswith("_")}
+
+
+@pytest.mark.parametrize("fake, real", [(MemoryTransport, Transport),
+                                        (FakeClock, MonotonicClock)])
+def test_the_fakes_have_the_real_public_methods(fake, real):
+    fake_methods = _public_methods(fake)
+    for name, signature in _public_methods(real).items():
+        assert name in fake_methods, f"{fake.__name__} lacks {name}()"
+        assert fake_methods[name] == signature, f"{fake.__name__}.{name}{fake_methods[name]}"
+
+
+def test_the_memory_transport_has_the_real_attributes(fake_reactor):
+    left, right = socket.socketpair()
+    real = Transport(fake_reactor, left, Protocol())
+    fake = MemoryTransport(Protocol())
+    for name in ("buffer_size", "disconnected", "protocol"):
+        assert type(getattr(fake, name)) is type(getattr(real, name)), name
+    real.abort_connection()
+    fake_reactor.run_once(0)
+    right.close()
+
+
+def test_a_protocol_runs_on_the_memory_transport():
+    trace = []
+    protocol = Recorder(trace, "p", on_made=lambda p: p.transport.write(b"hello"))
+    transport = MemoryTransport(protocol)
+    transport.start()
+    transport.receive(b"abc")
+    transport.receive_eof()
+    assert transport.value() == b"hello"
+    assert protocol.received == b"abc"
+    assert trace == [("p", "made"), ("p", "eof"), ("p", "lost")]
+    assert isinstance(protocol.reason, ConnectionDone)
