@@ -6,13 +6,14 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SPHINX := $(PY) -m sphinx -W -n --keep-going -q -d docs/_build/doctrees
 
-.PHONY: demo test docs doctest clean help
+.PHONY: demo test docs doctest bench clean help
 
 help:
 	@echo "make demo          the tour: slow poetry servers and every client model so far"
 	@echo "make test          every chapter's tests, then the docs build and its doctests"
 	@echo "make test CH=N     chapter N's tests only"
 	@echo "make docs          the HTML book in docs/_build/html"
+	@echo "make bench         the benchmarks: coro's reactor against asyncio and the frameworks"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
@@ -37,6 +38,14 @@ endif
 docs: $(STAMP)
 	$(SPHINX) -b html docs docs/_build/html
 	@echo "The book: docs/_build/html/index.html"
+
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP)
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf docs/_build .pytest_cache

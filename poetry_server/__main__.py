@@ -1,12 +1,11 @@
 """``python -m poetry_server``: the slow poetry server that every chapter's clients use.
 
-Until the reactor of chapter 8 exists, this is the thread-per-client server of
-chapter 3.
+It is the reactor-based server of chapter 8: one thread, any number of clients.
 """
 
 import sys
 
-from poetry_server import threaded
+from poetry_server import reactor_server
 
 if __name__ == "__main__":
-    sys.exit(threaded.main(prog="python -m poetry_server"))
+    sys.exit(reactor_server.main(prog="python -m poetry_server"))

@@ -39,6 +39,14 @@ def _delay(text):
     return value
 
 
+def seconds(text):
+    """A number of seconds > 0, for an option such as ``--idle-timeout``."""
+    value = _delay(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, not {text!r}")
+    return value
+
+
 def _whole(low, high=None):
     def convert(text):
         try:

@@ -1,0 +1,191 @@
+"""Chapter 8: the slow poetry server on a reactor, every client in one thread.
+
+Chapter 2's server slept between two chunks, and while it slept it could do nothing
+else; chapter 3 gave every client a thread to sleep in. Here nobody sleeps. Sending a
+poem is a handful of event handlers that the reactor calls:
+
+- the listening socket is readable: accept the clients waiting, start a sender each;
+- a sender's timer is due: send the next chunk, and set the timer for the one after;
+- a client's socket is writable again: send the rest of a chunk that did not fit;
+- a client's socket is readable: it sent something (ignored) or hung up.
+
+The pacing that ``time.sleep(delay)`` did is ``reactor.call_later(delay, ...)``: a
+note in the reactor's timer heap instead of a blocked thread, so one thread serves
+any number of clients. A client that takes no bytes for ``--idle-timeout`` seconds
+(it never reads, or it vanished without a word) is dropped; the others never notice.
+This is what ``python -m poetry_server`` runs.
+
+    python -m poetry_server.reactor_server [--iface HOST] [--port PORT] [--delay SECONDS]
+                                           [--num-bytes N] [--idle-timeout SECONDS] POEM ...
+"""
+
+import sys
+
+from coro.reactor import Reactor
+from poetry_server import cli
+
+#: Seconds to stop accepting after accept() fails: out of descriptors, say. Trying
+#: again at once would spin, since the waiting connection is still waiting.
+ACCEPT_BACKOFF = 0.1
+
+
+class PoemSender:
+    """Sends one poem to one client: a chunk, then a timer for the next one.
+
+    A sender waits either for its timer (the chunk went out) or for the socket to
+    become writable (part of the chunk is pending, and a stall timer runs), never
+    both. Once the poem is sent or the client is gone, the socket is closed and
+    nothing of the sender is left in the reactor.
+    """
+
+    def __init__(self, reactor, sock, address, poem, *, num_bytes, delay, idle_timeout):
+        self.reactor = reactor
+        self.sock = sock
+        self.address = address
+        self.poem = memoryview(poem)
+        self.num_bytes, self.delay, self.idle_timeout = num_bytes, delay, idle_timeout
+        self.offset = 0  # poem bytes the socket has taken
+        self.pending = None  # the part of the current chunk the socket has not taken
+        self.timer = None  # the next chunk's timer, or the stall timer while waiting for room
+        self.waiting_for_room = False
+        self.closed = False
+        sock.setblocking(False)
+
+    def start(self):
+        self.reactor.add_reader(self.sock, self.on_readable)
+        self.reactor.own(self, self.close)
+        self.timer = self.reactor.call_soon(self.send_next_chunk)
+
+    def send_next_chunk(self):
+        """The timer is due: send the next ``num_bytes`` of the poem."""
+        self.pending = self.poem[self.offset:self.offset + self.num_bytes]
+        self.send_pending()
+
+    def send_pending(self):
+        """Send what the socket takes of the chunk, then wait: for room, or for the timer."""
+        try:
+            sent = self.sock.send(self.pending)
+        except BlockingIOError:
+            sent = 0  # no room at all
+        except OSError as exc:
+            self.close(f"hung up before the end of the poem ({exc.strerror})")
+            return
+        self.offset += sent
+        self.pending = self.pending[sent:]
+        if self.pending:  # the socket took less than the chunk: wait until it has room
+            if sent or not self.waiting_for_room:
+                if self.waiting_for_room:
+                    self.timer.cancel()  # it took something: the stall clock starts again
+                else:
+                    self.waiting_for_room = True
+                    self.reactor.add_writer(self.sock, self.send_pending)
+                self.timer = self.reactor.call_later(self.idle_timeout, self.on_stalled)
+            return
+        if self.waiting_for_room:
+            self.waiting_for_room = False
+            self.reactor.remove_writer(self.sock)
+            self.timer.cancel()
+        if self.offset == len(self.poem):
+            self.close()  # end of poem is end of connection
+        else:
+            self.timer = self.reactor.call_later(self.delay, self.send_next_chunk)
+
+    def on_readable(self):
+        """The client sent bytes (ignored: this protocol has nothing to ask) or hung up."""
+        try:
+            data = self.sock.recv(4096)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self.close(f"hung up before the end of the poem ({exc.strerror})")
+            return
+        if not data:
+            # End of file: the client will send nothing more. It may still read (a
+            # half-close, as `nc -N` does), so go on sending; a real hang-up shows up
+            # as an error on the next send.
+            self.reactor.remove_reader(self.sock)
+
+    def on_stalled(self):
+        self.close(f"took nothing for {self.idle_timeout:g}s; dropped")
+
+    def close(self, problem=None):
+        """Stop sending and close the socket, saying why on stderr if it went wrong."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
+        self.reactor.remove_reader(self.sock)
+        self.reactor.remove_writer(self.sock)
+        self.reactor.disown(self)
+        self.sock.close()
+        if problem:
+            host, port = self.address[:2]
+            print(f"client {host}:{port} {problem}", file=sys.stderr, flush=True)
+
+
+class Acceptor:
+    """Accepts the clients of one poem's port and starts a :class:`PoemSender` for each."""
+
+    #: Clients accepted in one go, before other events get their turn.
+    accepts_per_tick = 64
+
+    def __init__(self, reactor, listener, poem, **sending):
+        self.reactor = reactor
+        self.listener = listener
+        self.poem = poem
+        self.sending = sending
+        self.backoff = None
+        listener.setblocking(False)
+        reactor.add_reader(listener, self.on_readable)
+        reactor.own(self, self.close)
+
+    def on_readable(self):
+        for _ in range(self.accepts_per_tick):
+            try:
+                sock, address = self.listener.accept()
+            except BlockingIOError:
+                return  # nobody else is waiting
+            except ConnectionAbortedError:
+                continue  # the client gave up while it waited in the queue
+            except OSError as exc:
+                print(f"accept: {exc.strerror}; retrying in {ACCEPT_BACKOFF}s",
+                      file=sys.stderr, flush=True)
+                self.reactor.remove_reader(self.listener)
+                self.backoff = self.reactor.call_later(ACCEPT_BACKOFF, self.resume)
+                return
+            PoemSender(self.reactor, sock, address, self.poem, **self.sending).start()
+
+    def resume(self):
+        self.backoff = None
+        self.reactor.add_reader(self.listener, self.on_readable)
+
+    def close(self):
+        """Stop accepting; the clients already accepted are the senders' to close."""
+        if self.backoff is not None:
+            self.backoff.cancel()
+        self.reactor.remove_reader(self.listener)
+        self.listener.close()
+
+
+def main(argv=None, prog="python -m poetry_server.reactor_server"):
+    """Run the server until Ctrl-C or SIGTERM; return the exit status."""
+    parser = cli.make_parser(prog, __doc__.split("\n\n")[0])
+    parser.add_argument("--idle-timeout", type=cli.seconds, default=60.0, metavar="SECONDS",
+                        help="drop a client that takes no bytes for this long (default: 60)")
+    try:
+        options, poems = cli.parse_args(parser, argv)
+        listeners = cli.listen_all(options, poems)
+    except cli.UsageError as exc:
+        return cli.fail_usage(prog, exc)
+    with Reactor() as reactor:
+        for poem, listener in zip(poems, listeners):
+            Acceptor(reactor, listener, poem.data, num_bytes=options.num_bytes,
+                     delay=options.delay, idle_timeout=options.idle_timeout)
+            cli.announce(poem, listener)
+        reactor.run()  # until Ctrl-C or SIGTERM; closing the reactor closes every socket
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

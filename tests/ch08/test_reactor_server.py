@@ -1,0 +1,163 @@
+"""The reactor-based slow poetry server: one thread, many clients, bad clients cost only themselves."""
+
+import selectors
+import socket
+
+import pytest
+
+from coro.clock import FakeClock
+from coro.reactor import Reactor
+from poetry_server import reactor_server, spawn
+from tests.support import assert_one_line_usage_error, catalogue_bytes, reset, run_module
+
+MODULE = "poetry_server.reactor_server"
+
+
+def serve_many(address, *, good, misbehaving):
+    """Connect ``good`` clients that read to the end, plus misbehaving ones.
+
+    ``misbehaving`` names the bad clients: "hang-up" resets after its first bytes,
+    "never-reads" connects and reads nothing, "garbage" answers every chunk with junk.
+    Returns the bytes each good client received.
+    """
+    received = {}
+    opened = []
+    with selectors.DefaultSelector() as selector:
+        try:
+            for role in misbehaving:
+                sock = socket.create_connection(address)
+                opened.append(sock)
+                if role != "never-reads":
+                    selector.register(sock, selectors.EVENT_READ, role)
+            for task in range(good):
+                sock = socket.create_connection(address)
+                opened.append(sock)
+                received[task] = bytearray()
+                selector.register(sock, selectors.EVENT_READ, task)
+            finished = 0
+            while finished < good:
+                events = selector.select(timeout=30)
+                assert events, "the server sent nothing for 30s"
+                for key, _ in events:
+                    sock, who = key.fileobj, key.data
+                    data = sock.recv(65536)
+                    if who == "hang-up":
+                        selector.unregister(sock)
+                        reset(sock)
+                        opened.remove(sock)
+                    elif who == "garbage":
+                        if data:
+                            sock.send(b"\xff\x00 not a request \r\n")
+                        else:
+                            selector.unregister(sock)
+                    elif data:
+                        received[who] += data
+                    else:
+                        selector.unregister(sock)
+                        finished += 1
+        finally:
+            for sock in opened:
+                sock.close()
+    return received
+
+
+def test_500_clients_get_every_byte_while_bad_clients_misbehave():
+    poem = catalogue_bytes("mariner")
+    with spawn("mariner", module=MODULE, delay=0.01, num_bytes=4096) as [address]:
+        received = serve_many(address, good=500,
+                              misbehaving=["hang-up", "never-reads", "garbage"])
+    assert len(received) == 500
+    assert all(data == poem for data in received.values())
+
+
+def run_sender(poem, *, num_bytes, delay, idle_timeout=60.0):
+    """A sender on a fake clock, talking to one end of a socketpair."""
+    clock = FakeClock()
+    reactor = Reactor(clock=clock)
+    server_end, client_end = socket.socketpair()
+    sender = reactor_server.PoemSender(reactor, server_end, ("127.0.0.1", 1), poem,
+                                       num_bytes=num_bytes, delay=delay,
+                                       idle_timeout=idle_timeout)
+    sender.start()
+    return clock, reactor, sender, client_end
+
+
+def test_chunks_are_paced_by_timers_not_sleeps():
+    clock, reactor, sender, client = run_sender(b"abcdefgh", num_bytes=3, delay=2.0)
+    client.setblocking(False)
+    seen = []
+    with reactor, client:
+        for step in range(4):
+            reactor.run_once(0)
+            try:
+                seen.append((clock.now(), client.recv(100)))
+            except BlockingIOError:
+                seen.append((clock.now(), None))
+            clock.advance(1.0)
+        assert seen == [(0.0, b"abc"), (1.0, None), (2.0, b"def"), (3.0, None)]
+        clock.advance(1.0)
+        reactor.run_once(0)
+        assert client.recv(100) == b"gh"
+        assert sender.closed  # end of poem is end of connection
+        assert client.recv(100) == b""
+
+
+def test_a_client_that_never_reads_is_dropped_after_the_idle_timeout(capsys):
+    poem = bytes(range(256)) * 40_000  # 10 MB: far more than the socket buffers hold
+    clock, reactor, sender, client = run_sender(poem, num_bytes=1 << 20, delay=0.0,
+                                                idle_timeout=30.0)
+    with reactor, client:
+        while not sender.waiting_for_room:
+            reactor.run_once(0)
+        clock.advance(29.9)
+        reactor.run_once(0)
+        assert not sender.closed
+        clock.advance(0.1)
+        reactor.run_once(0)
+        assert sender.closed
+        got = bytearray()
+        while data := client.recv(1 << 20):
+            got += data
+    assert 0 < len(got) < len(poem)
+    assert poem.startswith(got)  # what it did get was right, and then it ended
+    assert capsys.readouterr().err == "client 127.0.0.1:1 took nothing for 30s; dropped\n"
+
+
+def test_a_client_that_hangs_up_costs_only_itself(capsys):
+    clock, reactor, sender, client = run_sender(b"x" * 100, num_bytes=10, delay=1.0)
+    with reactor:
+        reactor.run_once(0)
+        reset(client)
+        clock.advance(1.0)
+        for _ in range(3):
+            reactor.run_once(0)
+            clock.advance(1.0)
+        assert sender.closed
+        assert reactor.pending_timers() == 0
+    assert "hung up before the end of the poem" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--idle-timeout", "0", "tyger"],
+                                  ["--idle-timeout", "soon", "tyger"]])
+def test_bad_options_are_one_line(args):
+    assert_one_line_usage_error(run_module(MODULE, *args), f"python -m {MODULE}")
+
+
+def test_a_slow_reader_is_not_mistaken_for_a_stalled_one():
+    poem = bytes(range(256)) * 40_000
+    clock, reactor, sender, client = run_sender(poem, num_bytes=1 << 20, delay=0.0,
+                                                idle_timeout=30.0)
+    with reactor, client:
+        while not sender.waiting_for_room:
+            reactor.run_once(0)
+        clock.advance(20)
+        taken = sender.offset
+        client.recv(1 << 20)  # the client reads a little: the server can send more
+        while sender.offset == taken:
+            reactor.run_once(0)
+        clock.advance(20)  # 40s since the chunk began, 20s since the last progress
+        reactor.run_once(0)
+        assert not sender.closed
+        clock.advance(10)
+        reactor.run_once(0)
+        assert sender.closed
