@@ -1,6 +1,5 @@
 """The reactor-based slow poetry server: one thread, many clients, bad clients cost only themselves."""
 
-import selectors
 import socket
 
 import pytest
@@ -8,57 +7,10 @@ import pytest
 from coro.clock import FakeClock
 from coro.reactor import Reactor
 from poetry_server import reactor_server, spawn
-from tests.support import assert_one_line_usage_error, catalogue_bytes, reset, run_module
+from tests.support import (assert_one_line_usage_error, catalogue_bytes, reset, run_module,
+                           serve_many)
 
 MODULE = "poetry_server.reactor_server"
-
-
-def serve_many(address, *, good, misbehaving):
-    """Connect ``good`` clients that read to the end, plus misbehaving ones.
-
-    ``misbehaving`` names the bad clients: "hang-up" resets after its first bytes,
-    "never-reads" connects and reads nothing, "garbage" answers every chunk with junk.
-    Returns the bytes each good client received.
-    """
-    received = {}
-    opened = []
-    with selectors.DefaultSelector() as selector:
-        try:
-            for role in misbehaving:
-                sock = socket.create_connection(address)
-                opened.append(sock)
-                if role != "never-reads":
-                    selector.register(sock, selectors.EVENT_READ, role)
-            for task in range(good):
-                sock = socket.create_connection(address)
-                opened.append(sock)
-                received[task] = bytearray()
-                selector.register(sock, selectors.EVENT_READ, task)
-            finished = 0
-            while finished < good:
-                events = selector.select(timeout=30)
-                assert events, "the server sent nothing for 30s"
-                for key, _ in events:
-                    sock, who = key.fileobj, key.data
-                    data = sock.recv(65536)
-                    if who == "hang-up":
-                        selector.unregister(sock)
-                        reset(sock)
-                        opened.remove(sock)
-                    elif who == "garbage":
-                        if data:
-                            sock.send(b"\xff\x00 not a request \r\n")
-                        else:
-                            selector.unregister(sock)
-                    elif data:
-                        received[who] += data
-                    else:
-                        selector.unregister(sock)
-                        finished += 1
-        finally:
-            for sock in opened:
-                sock.close()
-    return received
 
 
 def test_500_clients_get_every_byte_while_bad_clients_misbehave():

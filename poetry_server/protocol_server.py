@@ -1,0 +1,126 @@
+"""Chapter 9: the slow poetry server as a protocol and a factory.
+
+Chapter 8's server handled the socket itself: partial sends, waiting for room,
+noticing a hang-up. A transport does all of that now, so the protocol is left with
+the poetry: write a chunk, set a timer for the next. Writing never waits and never
+fails; a client that does not read makes the transport's buffer grow, and above its
+high-water mark the transport pauses the protocol (it is registered as the
+transport's *producer*). A client that stays paused for ``--idle-timeout`` seconds
+is dropped.
+
+    python -m poetry_server.protocol_server [--iface HOST] [--port PORT] [--delay SECONDS]
+                                            [--num-bytes N] [--idle-timeout SECONDS] POEM ...
+"""
+
+import sys
+
+from coro.protocol import ConnectionDone, Factory, Protocol
+from coro.reactor import Reactor
+from coro.tcp import Listener
+from poetry_server import cli
+
+
+class PoetryServerProtocol(Protocol):
+    """Sends the factory's poem, a chunk per ``delay``, unless the client is not reading.
+
+    There is at most one timer at a time: the next chunk's or, while paused, the
+    stall timer that drops the client.
+    """
+
+    def __init__(self, address):
+        self.address = address
+        self.offset = 0
+        self.paused = False
+        self.timer = None
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        transport.register_producer(self)
+        self.send_next_chunk()
+
+    def send_next_chunk(self):
+        self.timer = None
+        poem = self.factory.poem
+        chunk = poem[self.offset:self.offset + self.factory.num_bytes]
+        self.transport.write(chunk)  # never waits; may pause us if the client lags
+        self.offset += len(chunk)
+        if self.offset == len(poem):
+            self.transport.lose_connection()  # sends the rest first: then the poem is over
+        elif not self.paused:
+            self.set_timer(self.factory.delay, self.send_next_chunk)
+
+    def pause_producing(self):
+        """The transport's buffer is full: stop, and drop the client if it stays full."""
+        self.paused = True
+        self.set_timer(self.factory.idle_timeout, self.stalled)
+
+    def resume_producing(self):
+        self.paused = False
+        if self.offset < len(self.factory.poem):
+            self.set_timer(self.factory.delay, self.send_next_chunk)
+        else:
+            self.set_timer(None)
+
+    def stop_producing(self):
+        self.set_timer(None)
+
+    def stalled(self):
+        self.timer = None
+        self.factory.tell(self.address,
+                          f"took nothing for {self.factory.idle_timeout:g}s; dropped")
+        self.transport.abort_connection()
+
+    def connection_lost(self, reason):
+        self.set_timer(None)
+        if isinstance(reason, (ConnectionDone, ConnectionAbortedError)):
+            return  # the end of the poem, or we dropped it (and said so)
+        self.factory.tell(self.address, "hung up before the end of the poem")
+
+    def set_timer(self, delay, fn=None):
+        """Replace the timer by one calling ``fn`` in ``delay`` seconds (none if None)."""
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = None if delay is None else self.factory.reactor.call_later(delay, fn)
+
+
+class PoetryServerFactory(Factory):
+    """What every connection to one poem's port shares: the poem and the pacing."""
+
+    def __init__(self, reactor, poem, *, num_bytes, delay, idle_timeout):
+        super().__init__()
+        self.reactor = reactor
+        self.poem = poem
+        self.num_bytes, self.delay, self.idle_timeout = num_bytes, delay, idle_timeout
+
+    def build_protocol(self, address):
+        protocol = PoetryServerProtocol(address)
+        protocol.factory = self
+        return protocol
+
+    def tell(self, address, what):
+        host, port = address[:2]
+        print(f"client {host}:{port} {what}", file=sys.stderr, flush=True)
+
+
+def main(argv=None, prog="python -m poetry_server.protocol_server"):
+    """Run the server until Ctrl-C or SIGTERM; return the exit status."""
+    parser = cli.make_parser(prog, __doc__.split("\n\n")[0])
+    parser.add_argument("--idle-timeout", type=cli.seconds, default=60.0, metavar="SECONDS",
+                        help="drop a client that takes no bytes for this long (default: 60)")
+    try:
+        options, poems = cli.parse_args(parser, argv)
+        listeners = cli.listen_all(options, poems)
+    except cli.UsageError as exc:
+        return cli.fail_usage(prog, exc)
+    with Reactor() as reactor:
+        for poem, listener in zip(poems, listeners):
+            Listener(reactor, listener, PoetryServerFactory(
+                reactor, poem.data, num_bytes=options.num_bytes, delay=options.delay,
+                idle_timeout=options.idle_timeout))
+            cli.announce(poem, listener)
+        reactor.run()  # until Ctrl-C or SIGTERM; closing the reactor closes every socket
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
