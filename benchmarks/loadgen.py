@@ -103,6 +103,7 @@ def echo(port, connections, warmup, seconds, server_pid=None):
                     # sent), so 1 KiB always goes in one call.
                     os.write(fd, MESSAGE)
             window.mark(done)
+        _drain(poller, expected)
         return window.result()
     finally:
         poller.close()
@@ -139,7 +140,7 @@ def bulk(port, connections, warmup, seconds, server_pid=None):
         for phase_end in (start + warmup, start + warmup + seconds):
             while time.perf_counter() < phase_end:
                 for fd, _ in poller.poll(0.01):
-                    count = socks[fd].recv_into(buffer)
+                    count = socks[fd].recv_into(buffer, 0, socket.MSG_TRUNC)
                     if count:
                         received[fd] += count
                         total += count
@@ -152,11 +153,29 @@ def bulk(port, connections, warmup, seconds, server_pid=None):
                     del received[fd]
                     start_download()
             window.mark(total)
+        _drain(poller, {fd: POEM_SIZE - count for fd, count in received.items()})
         return window.result()
     finally:
         poller.close()
         for sock in socks.values():
             sock.close()
+
+
+def _drain(poller, expected, timeout=2.0):
+    """Read what is still on its way (``expected``: fd -> bytes), sending nothing more.
+
+    A socket closed with bytes unread is reset, not closed, and a reset is an error
+    that some servers log; letting the last replies arrive ends every connection cleanly.
+    """
+    deadline = time.perf_counter() + timeout
+    waiting = {fd for fd, left in expected.items() if left > 0}
+    while waiting and time.perf_counter() < deadline:
+        for fd, _ in poller.poll(0.01):
+            received = len(os.read(fd, 1 << 20))
+            expected[fd] -= received
+            if not received or expected[fd] <= 0:
+                poller.unregister(fd)
+                waiting.discard(fd)
 
 
 def idle(port, connections, in_flight=100, stall=2.0, release=None):

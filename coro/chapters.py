@@ -50,6 +50,17 @@ CHAPTERS = (
         Stage("client", "python -m coro.completion_client [--proactor auto|uring|threads] "
                         "[HOST:]PORT ..."),
     )),
+    Chapter(8, "The reactor and event-driven programming", (
+        Stage("demo", "python -m coro.countdown [--interval SECONDS] [N ...]"),
+        Stage("demo", "python -m coro.stdin_handler"),
+        Stage("server", "python -m poetry_server.reactor_server POEM ..."),
+        Stage("server", "python -m poetry_server POEM ..."),
+    )),
+    Chapter(9, "Transports, protocols and factories", (
+        Stage("client", "python -m coro.protocol_client [--backend select|poll|epoll] "
+                        "[HOST:]PORT ..."),
+        Stage("server", "python -m poetry_server.protocol_server POEM ..."),
+    )),
 )
 
 

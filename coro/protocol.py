@@ -51,7 +51,7 @@ class Protocol:
         return False
 
     def connection_lost(self, reason):
-        """The connection is closed. ``reason`` is :exc:`ConnectionDone` for a clean
+        """The connection is closed. ``reason`` is :exc:`~coro.protocol.ConnectionDone` for a clean
         close, or the error that ended it (a reset, say)."""
 
 

@@ -10,8 +10,8 @@ once finishes in about the time of the slowest download.
 from dataclasses import dataclass, field
 
 from coro import (
-    blocking_client, busy_client, cli, completion_client, select_client, signal_client,
-    threaded_client,
+    blocking_client, busy_client, cli, completion_client, protocol_client, select_client,
+    signal_client, threaded_client,
 )
 from coro.trace import render_timeline
 from poetry_server import spawn
@@ -42,6 +42,7 @@ MODELS = (
     Model("epoll", 5, select_client.download_all, {"backend": "epoll"}),
     Model("signal", 6, signal_client.download_all),
     Model("completion", 7, completion_client.download_all),
+    Model("protocol", 9, protocol_client.download_all),
 )
 
 

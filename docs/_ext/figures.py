@@ -10,8 +10,8 @@ import io
 import matplotlib.pyplot as plt
 
 from coro import (
-    blocking_client, busy_client, cli, completion_client, select_client, select_cost,
-    signal_client, threaded_client, tour,
+    blocking_client, busy_client, cli, completion_client, protocol_client, select_client,
+    select_cost, signal_client, threaded_client, tour,
 )
 from coro.trace import plot_timeline
 from poetry_server import spawn
@@ -23,6 +23,7 @@ STAGES = {
     "select": select_client,
     "signal": signal_client,
     "completion": completion_client,
+    "protocol": protocol_client,
 }
 
 

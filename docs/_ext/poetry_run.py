@@ -14,7 +14,8 @@ the command and what it printed, exactly as a reader's terminal would show them:
 each one; ``{refused}`` a port that refuses connections (bound, never listening). ``:server-module: poetry_server.blocking`` starts one blocking server per
 poem instead of one ``python -m poetry_server`` for all of them. The build fails if the
 command's exit status is not ``:returncode:`` (default 0), so a page cannot show a run
-that went wrong by accident.
+that went wrong by accident. ``:stdin: one\ntwo\n`` types those lines into the
+command, shown as ``printf 'one\ntwo\n' | COMMAND``.
 """
 
 import ast
@@ -59,6 +60,7 @@ class PoetryRun(Directive):
         "show-servers": directives.flag,
         "returncode": int,
         "timeout": float,
+        "stdin": directives.unchanged,
     }
 
     def run(self):
@@ -75,9 +77,13 @@ class PoetryRun(Directive):
             words = shlex.split(command)
             if words[0] != "python":
                 raise self.error(f"poetry-run runs python commands only: {command}")
+            typed = self.options.get("stdin")
             result = subprocess.run([sys.executable, *words[1:]], capture_output=True,
                                     text=True, timeout=self.options.get("timeout", 120),
-                                    stdin=subprocess.DEVNULL)
+                                    **({"input": typed.replace("\\n", "\n")} if typed
+                                       else {"stdin": subprocess.DEVNULL}))
+            if typed:
+                command = f"printf '{typed}' | {command}"
         expected = self.options.get("returncode", 0)
         if result.returncode != expected:
             raise self.error(f"{command!r} exited {result.returncode}, not {expected}:\n"
