@@ -76,7 +76,7 @@ class Transport:
             # need to bother the reactor at all.
             try:
                 sent = self._sock.send(data)
-            except BlockingIOError:
+            except (BlockingIOError, InterruptedError):  # EAGAIN; EINTR: try again later
                 sent = 0
             except OSError as exc:
                 self._lost(exc)
@@ -98,8 +98,8 @@ class Transport:
     def _on_writable(self):
         try:
             sent = self._sock.send(self._buffer)
-        except BlockingIOError:
-            return
+        except (BlockingIOError, InterruptedError):
+            return  # still ready: the next tick tries again
         except OSError as exc:
             self._lost(exc)
             return
@@ -173,7 +173,7 @@ class Transport:
     def _on_readable(self):
         try:
             data = self._sock.recv(self.read_size)
-        except BlockingIOError:
+        except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
             self._lost(exc)

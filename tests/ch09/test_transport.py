@@ -110,7 +110,8 @@ def test_lose_connection_sends_everything_first(reactor):
 
 class ScriptedSocket:
     """A socket whose ``send`` follows a script: a number is the most it takes,
-    ``"EAGAIN"`` raises BlockingIOError, ``"reset"`` raises ConnectionResetError.
+    ``"EAGAIN"`` raises BlockingIOError, ``"EINTR"`` InterruptedError, ``"reset"``
+    ConnectionResetError.
     Past the script, it takes everything. Readiness comes from a real socket."""
 
     def __init__(self, real, script):
@@ -130,6 +131,8 @@ class ScriptedSocket:
         step = self.script.popleft() if self.script else len(data)
         if step == "EAGAIN":
             raise BlockingIOError(11, "Resource temporarily unavailable")
+        if step == "EINTR":
+            raise InterruptedError(4, "Interrupted system call")
         if step == "reset":
             raise ConnectionResetError(104, "Connection reset by peer")
         taken = bytes(data[:step])
@@ -148,7 +151,7 @@ class ScriptedSocket:
 
 def test_partial_sends_and_eagain_deliver_the_same_stream(fake_reactor):
     left, right = socket.socketpair()
-    script = [3, "EAGAIN", 5, "EAGAIN", "EAGAIN", 1, 1, 700, "EAGAIN", 2]
+    script = ["EINTR", 3, "EAGAIN", 5, "EAGAIN", "EINTR", 1, 1, 700, "EAGAIN", 2]
     fake = ScriptedSocket(left, script)
     trace = []
     protocol = Recorder(trace, "p")
