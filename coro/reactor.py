@@ -19,7 +19,6 @@ so a callback that keeps scheduling itself cannot starve the sockets.
 """
 
 import collections
-import heapq
 import itertools
 import math
 import signal
@@ -27,6 +26,7 @@ import socket
 import sys
 import threading
 import traceback
+from heapq import heapify, heappop, heappush
 
 from coro import multiplexer as _multiplexer
 from coro.clock import MonotonicClock
@@ -61,7 +61,7 @@ class Timer(Handle):
     __slots__ = ("when", "_reactor")
 
     def __init__(self, fn, args, when, reactor):
-        super().__init__(fn, args)
+        self.fn, self.args, self.cancelled = fn, args, False
         self.when = when
         self._reactor = reactor
 
@@ -93,6 +93,7 @@ class Reactor:
     def __init__(self, multiplexer=None, *, clock=None, report_error=None,
                  handle_signals=True):
         self.clock = clock or MonotonicClock()
+        self._now = self.clock.now
         self._multiplexer = multiplexer or _multiplexer.create()
         self.report_error = report_error or _print_error
         self._handle_signals = handle_signals
@@ -134,12 +135,17 @@ class Reactor:
         """Call ``fn(*args)`` once ``delay`` seconds have passed; returns a :class:`Timer`."""
         if math.isnan(delay):
             raise ValueError(f"a delay must be a number of seconds, not {delay!r}")
-        return self.call_at(self.clock.now() + delay, fn, *args)
+        # call_at's body again, rather than a call to it: a server may set a timer per
+        # request, and this is measurably faster (see make bench, "timers").
+        when = self._now() + delay
+        timer = Timer(fn, args, when, self)
+        heappush(self._timers, (when, next(self._sequence), timer))
+        return timer
 
     def call_at(self, when, fn, *args):
         """Call ``fn(*args)`` when the clock reads ``when`` or later."""
         timer = Timer(fn, args, when, self)
-        heapq.heappush(self._timers, (when, next(self._sequence), timer))
+        heappush(self._timers, (when, next(self._sequence), timer))
         return timer
 
     def call_when_running(self, fn, *args):
@@ -249,7 +255,7 @@ class Reactor:
         if self._ready or self._stopping:
             timeout = 0
         elif self._timers:
-            until_due = max(self._timers[0][0] - self.clock.now(), 0)
+            until_due = max(self._timers[0][0] - self._now(), 0)
             timeout = until_due if timeout is None else min(timeout, until_due)
         # 2. Poll, and queue the handlers of the descriptors that are ready.
         ready = self._ready
@@ -270,14 +276,14 @@ class Reactor:
                 self.report_error(exc, f"callback {_describe(handle.fn)}")
 
     def _queue_due_timers(self):
-        timers, now = self._timers, self.clock.now()
+        timers, now, queue = self._timers, self._now(), self._ready.append
         while timers and timers[0][0] <= now:
-            timer = heapq.heappop(timers)[2]
+            timer = heappop(timers)[2]
             timer._reactor = None  # off the heap: cancelling it no longer counts
             if timer.cancelled:
                 self._cancelled_timers -= 1
             else:
-                self._ready.append(timer)
+                queue(timer)
 
     def _timer_cancelled(self):
         # A cancelled timer stays in the heap until it is due. When cancelled timers
@@ -288,7 +294,7 @@ class Reactor:
             live = [entry for entry in self._timers if not entry[2].cancelled]
             for _, _, timer in self._timers:
                 timer._reactor = None if timer.cancelled else self
-            heapq.heapify(live)
+            heapify(live)
             self._timers, self._cancelled_timers = live, 0
 
     # -- waking up, signals, closing ------------------------------------------

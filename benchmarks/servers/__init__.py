@@ -28,6 +28,7 @@ class Server:
         timers: Its entry in :data:`benchmarks.timers.TIMERS`, or None when another
             row already measures the same event loop.
         fd_ceiling: The first descriptor number it cannot watch, if there is one.
+        fd_ceiling_reason: Why, in a few words, for the tables.
     """
 
     name: str
@@ -35,6 +36,7 @@ class Server:
     options: tuple = ()
     timers: str | None = None
     fd_ceiling: int | None = None
+    fd_ceiling_reason: str | None = None
 
     def command(self, workload):
         """The command line that starts this server for ``workload``."""
@@ -44,7 +46,8 @@ class Server:
 
 LINEUP = (
     Server("coro-select", "coro_reactor", ("--backend", "select"), "coro-select",
-           fd_ceiling=FD_SETSIZE),
+           fd_ceiling=FD_SETSIZE,
+           fd_ceiling_reason=f"select cannot watch fds ≥ {FD_SETSIZE}"),
     Server("coro-poll", "coro_reactor", ("--backend", "poll"), "coro-poll"),
     Server("coro-epoll", "coro_reactor", ("--backend", "epoll"), "coro-epoll"),
     Server("asyncio", "asyncio_protocols", (), "asyncio"),
