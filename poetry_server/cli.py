@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 
+from coro.reactor import Reactor
 from poetry_server.catalogue import PoemError, catalogue, load_poem
 
 USAGE_ERROR = 2
@@ -155,6 +156,32 @@ def stop_on_signals():
     """
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.default_int_handler)
+
+
+def serve_on_reactor(argv, prog, description, serve):
+    """The whole life of a server on the reactor, for chapters 8 and 9.
+
+    Parse the command line (with ``--idle-timeout``), listen on each poem's port,
+    call ``serve(reactor, listener, poem, options)`` for each, announce it, and run
+    the reactor until Ctrl-C or SIGTERM. Closing the reactor closes every socket.
+
+    Returns:
+        The exit status: 0, or 2 after a usage error.
+    """
+    parser = make_parser(prog, description)
+    parser.add_argument("--idle-timeout", type=seconds, default=60.0, metavar="SECONDS",
+                        help="drop a client that takes no bytes for this long (default: 60)")
+    try:
+        options, poems = parse_args(parser, argv)
+        listeners = listen_all(options, poems)
+    except UsageError as exc:
+        return fail_usage(prog, exc)
+    with Reactor() as reactor:
+        for poem, listener in zip(poems, listeners):
+            serve(reactor, listener, poem, options)
+            announce(poem, listener)
+        reactor.run()
+    return 0
 
 
 def fail_usage(prog, error):

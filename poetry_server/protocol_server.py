@@ -15,7 +15,6 @@ is dropped.
 import sys
 
 from coro.protocol import ConnectionDone, Factory, Protocol
-from coro.reactor import Reactor
 from coro.tcp import Listener
 from poetry_server import cli
 
@@ -102,24 +101,16 @@ class PoetryServerFactory(Factory):
         print(f"client {host}:{port} {what}", file=sys.stderr, flush=True)
 
 
+def serve(reactor, listener, poem, options):
+    """Serve ``poem`` on ``listener``: a listener, and a factory that makes the protocols."""
+    Listener(reactor, listener, PoetryServerFactory(
+        reactor, poem.data, num_bytes=options.num_bytes, delay=options.delay,
+        idle_timeout=options.idle_timeout))
+
+
 def main(argv=None, prog="python -m poetry_server.protocol_server"):
     """Run the server until Ctrl-C or SIGTERM; return the exit status."""
-    parser = cli.make_parser(prog, __doc__.split("\n\n")[0])
-    parser.add_argument("--idle-timeout", type=cli.seconds, default=60.0, metavar="SECONDS",
-                        help="drop a client that takes no bytes for this long (default: 60)")
-    try:
-        options, poems = cli.parse_args(parser, argv)
-        listeners = cli.listen_all(options, poems)
-    except cli.UsageError as exc:
-        return cli.fail_usage(prog, exc)
-    with Reactor() as reactor:
-        for poem, listener in zip(poems, listeners):
-            Listener(reactor, listener, PoetryServerFactory(
-                reactor, poem.data, num_bytes=options.num_bytes, delay=options.delay,
-                idle_timeout=options.idle_timeout))
-            cli.announce(poem, listener)
-        reactor.run()  # until Ctrl-C or SIGTERM; closing the reactor closes every socket
-    return 0
+    return cli.serve_on_reactor(argv, prog, __doc__.split("\n\n")[0], serve)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ This is what ``python -m poetry_server`` runs.
 
 import sys
 
-from coro.reactor import Reactor
 from poetry_server import cli
 
 #: Seconds to stop accepting after accept() fails: out of descriptors, say. Trying
@@ -168,23 +167,15 @@ class Acceptor:
         self.listener.close()
 
 
+def serve(reactor, listener, poem, options):
+    """Serve ``poem`` on ``listener``: accept clients and start a sender for each."""
+    Acceptor(reactor, listener, poem.data, num_bytes=options.num_bytes,
+             delay=options.delay, idle_timeout=options.idle_timeout)
+
+
 def main(argv=None, prog="python -m poetry_server.reactor_server"):
     """Run the server until Ctrl-C or SIGTERM; return the exit status."""
-    parser = cli.make_parser(prog, __doc__.split("\n\n")[0])
-    parser.add_argument("--idle-timeout", type=cli.seconds, default=60.0, metavar="SECONDS",
-                        help="drop a client that takes no bytes for this long (default: 60)")
-    try:
-        options, poems = cli.parse_args(parser, argv)
-        listeners = cli.listen_all(options, poems)
-    except cli.UsageError as exc:
-        return cli.fail_usage(prog, exc)
-    with Reactor() as reactor:
-        for poem, listener in zip(poems, listeners):
-            Acceptor(reactor, listener, poem.data, num_bytes=options.num_bytes,
-                     delay=options.delay, idle_timeout=options.idle_timeout)
-            cli.announce(poem, listener)
-        reactor.run()  # until Ctrl-C or SIGTERM; closing the reactor closes every socket
-    return 0
+    return cli.serve_on_reactor(argv, prog, __doc__.split("\n\n")[0], serve)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 import threading
 
 from coro.trace import Event, Trace
-from poetry_server import load_poem
+from poetry_server import load_poem, spawn
 
 LOOPBACK = "127.0.0.1"
 
@@ -198,3 +198,15 @@ def serve_many(address, *, good, misbehaving):
             for sock in opened:
                 sock.close()
     return received
+
+
+def check_500_clients_get_every_byte_while_bad_clients_misbehave(module):
+    """Start ``python -m module`` serving the Mariner; 500 clients must each get it
+    byte for byte, while a client that hangs up, one that never reads and one that
+    answers every chunk with garbage are served at the same time."""
+    poem = catalogue_bytes("mariner")
+    with spawn("mariner", module=module, delay=0.01, num_bytes=4096) as [address]:
+        received = serve_many(address, good=500,
+                              misbehaving=["hang-up", "never-reads", "garbage"])
+    assert len(received) == 500
+    assert all(data == poem for data in received.values())

@@ -6,20 +6,15 @@ import pytest
 
 from coro.clock import FakeClock
 from coro.reactor import Reactor
-from poetry_server import reactor_server, spawn
-from tests.support import (assert_one_line_usage_error, catalogue_bytes, reset, run_module,
-                           serve_many)
+from poetry_server import reactor_server
+from tests.support import (assert_one_line_usage_error, reset, run_module,
+                           check_500_clients_get_every_byte_while_bad_clients_misbehave)
 
 MODULE = "poetry_server.reactor_server"
 
 
 def test_500_clients_get_every_byte_while_bad_clients_misbehave():
-    poem = catalogue_bytes("mariner")
-    with spawn("mariner", module=MODULE, delay=0.01, num_bytes=4096) as [address]:
-        received = serve_many(address, good=500,
-                              misbehaving=["hang-up", "never-reads", "garbage"])
-    assert len(received) == 500
-    assert all(data == poem for data in received.values())
+    check_500_clients_get_every_byte_while_bad_clients_misbehave(MODULE)
 
 
 def run_sender(poem, *, num_bytes, delay, idle_timeout=60.0):

@@ -7,7 +7,6 @@ import pytest
 
 from coro import multiplexer, protocol_client
 from coro.clock import FakeClock
-from coro.protocol import ConnectionDone
 from coro.reactor import Reactor
 from coro.testing import MemoryTransport
 from coro.trace import Trace

@@ -6,21 +6,15 @@ from coro.clock import FakeClock
 from coro.protocol import ConnectionDone
 from coro.reactor import Reactor
 from coro.testing import MemoryTransport
-from poetry_server import spawn
 from poetry_server.protocol_server import PoetryServerFactory
-from tests.support import (assert_one_line_usage_error, catalogue_bytes, run_module,
-                           serve_many)
+from tests.support import (assert_one_line_usage_error, run_module,
+                           check_500_clients_get_every_byte_while_bad_clients_misbehave)
 
 MODULE = "poetry_server.protocol_server"
 
 
 def test_500_clients_get_every_byte_while_bad_clients_misbehave():
-    poem = catalogue_bytes("mariner")
-    with spawn("mariner", module=MODULE, delay=0.01, num_bytes=4096) as [address]:
-        received = serve_many(address, good=500,
-                              misbehaving=["hang-up", "never-reads", "garbage"])
-    assert len(received) == 500
-    assert all(data == poem for data in received.values())
+    check_500_clients_get_every_byte_while_bad_clients_misbehave(MODULE)
 
 
 @pytest.fixture
