@@ -88,6 +88,9 @@ class Reactor:
             exception a callback raises; by default the traceback goes to stderr.
         handle_signals: Whether :meth:`run`, in the main thread, stops on SIGINT
             (Ctrl-C) and SIGTERM instead of dying with a traceback.
+
+    Attributes:
+        stopped_by: The signal that stopped the last :meth:`run`, or None.
     """
 
     def __init__(self, multiplexer=None, *, clock=None, report_error=None,
