@@ -166,7 +166,7 @@ def serve_on_reactor(argv, prog, description, serve):
     the reactor until Ctrl-C or SIGTERM. Closing the reactor closes every socket.
 
     Returns:
-        The exit status: 0, or 2 after a usage error.
+        The exit status, 0, or 2 after a usage error.
     """
     parser = make_parser(prog, description)
     parser.add_argument("--idle-timeout", type=seconds, default=60.0, metavar="SECONDS",
