@@ -95,9 +95,10 @@ class Reactor:
 
     def __init__(self, multiplexer=None, *, clock=None, report_error=None,
                  handle_signals=True):
-        self.clock = clock or MonotonicClock()
+        # "is None", not "or": a multiplexer watching nothing has len() 0, so is false.
+        self.clock = MonotonicClock() if clock is None else clock
         self._now = self.clock.now
-        self._multiplexer = multiplexer or _multiplexer.create()
+        self._multiplexer = _multiplexer.create() if multiplexer is None else multiplexer
         self.report_error = report_error or _print_error
         self._handle_signals = handle_signals
         self._ready = collections.deque()

@@ -7,8 +7,21 @@ import threading
 
 import pytest
 
+from coro import multiplexer
 from coro.clock import FakeClock, MonotonicClock
 from coro.reactor import Reactor
+
+
+def test_the_reactor_waits_in_the_multiplexer_it_was_given():
+    for name in multiplexer.BACKENDS:
+        given = multiplexer.create(name)
+        with Reactor(given) as reactor:
+            left, right = socket.socketpair()
+            with left, right:
+                reactor.add_reader(left, print)
+                assert left.fileno() in given  # beside the reactor's own wake-up socket
+                assert len(given) == 2
+                reactor.remove_reader(left)
 
 
 def test_call_soon_runs_in_order_and_later_calls_wait_for_the_next_tick(fake_reactor):
