@@ -34,7 +34,10 @@ class Interest(enum.IntFlag):
     WRITE = 2
 
 
-READ, WRITE = Interest.READ, Interest.WRITE
+#: The same two values as plain ints, which is what ``poll`` returns. An event loop
+#: tests them on every event, and arithmetic on an enum member runs Python code
+#: (Flag.__and__); arithmetic on an int does not.
+READ, WRITE = int(Interest.READ), int(Interest.WRITE)
 
 #: The size of select()'s descriptor bitmaps in glibc (descriptors 0 to 1023).
 FD_SETSIZE = 1024
@@ -63,7 +66,7 @@ class Multiplexer:
             raise ValueError(f"descriptor {fd} is already watched; use modify()")
         self._check(fd, interest)
         self._add(fd, interest)
-        self._interest[fd] = interest
+        self._interest[fd] = int(interest)
 
     def modify(self, fd, interest):
         """Watch ``fd`` for ``interest`` instead of what it was watched for."""
@@ -73,7 +76,7 @@ class Multiplexer:
         if self._interest[fd] != interest:
             self._check(fd, interest)
             self._change(fd, interest)
-            self._interest[fd] = interest
+            self._interest[fd] = int(interest)
 
     def unregister(self, fd):
         """Stop watching ``fd``. Do this before closing it."""
@@ -88,7 +91,8 @@ class Multiplexer:
             timeout: Seconds to wait at most; ``None`` waits for ever, 0 not at all.
 
         Returns:
-            A list of ``(fd, interest)`` for the ready descriptors, possibly empty.
+            A list of ``(fd, interest)`` for the ready descriptors, possibly empty;
+            ``interest`` is READ, WRITE or ``READ | WRITE``, as an int.
         """
         raise NotImplementedError
 
@@ -183,17 +187,14 @@ class _PollLike(Multiplexer):
         # CPython rounds a fractional timeout up, never down to 0 ms, so a loop that
         # waits 0.0004s for a deadline sleeps once instead of spinning until it.
         limit = self._FOREVER if timeout is None else max(timeout, 0) * self._UNITS_PER_SECOND
-        ready = []
+        # An error wakes whichever side waits; then report only what was asked for.
+        readable, writable = self._IN | self._ERRORS, self._OUT | self._ERRORS
+        watched, ready = self._interest, []
         for fd, mask in self._poller.poll(limit):
-            interest = 0
-            if mask & (self._IN | self._ERRORS):
-                interest |= READ
-            if mask & (self._OUT | self._ERRORS):
-                interest |= WRITE
-            # Report only what was asked for: an error wakes whichever side waits.
-            interest &= self._interest.get(fd, 0)
+            interest = ((READ if mask & readable else 0) | (WRITE if mask & writable else 0)
+                        ) & watched.get(fd, 0)
             if interest:
-                ready.append((fd, Interest(interest)))
+                ready.append((fd, interest))
         return ready
 
 

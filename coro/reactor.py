@@ -262,12 +262,12 @@ class Reactor:
             until_due = max(self._timers[0][0] - self._now(), 0)
             timeout = until_due if timeout is None else min(timeout, until_due)
         # 2. Poll, and queue the handlers of the descriptors that are ready.
-        ready = self._ready
+        ready, readers, writers = self._ready, self._readers, self._writers
         for fd, interest in self._multiplexer.poll(timeout):
-            if interest & READ and fd in self._readers:
-                ready.append(self._readers[fd])
-            if interest & WRITE and fd in self._writers:
-                ready.append(self._writers[fd])
+            if interest & READ and fd in readers:
+                ready.append(readers[fd])
+            if interest & WRITE and fd in writers:
+                ready.append(writers[fd])
         # 3. Queue the timers that are due, then run what is queued now, and no more.
         self._queue_due_timers()
         for _ in range(len(ready)):

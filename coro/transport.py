@@ -178,8 +178,11 @@ class Transport:
         except OSError as exc:
             self._lost(exc)
             return
-        if data:
-            self._call_protocol(self.protocol.data_received, data)
+        if data:  # the common case, so the protocol is called here, not by _call_protocol
+            try:
+                self.protocol.data_received(data)
+            except Exception as exc:  # reported, never swallowed
+                self._protocol_failed(exc, "data_received")
             return
         self._eof_received = True
         self.pause_producing()
@@ -241,9 +244,12 @@ class Transport:
         try:
             return method(*args)
         except Exception as exc:  # reported, never swallowed
-            self._reactor.report_error(exc, f"{type(self.protocol).__name__}.{method.__name__}")
-            self._lost(exc)
+            self._protocol_failed(exc, method.__name__)
             return _FAILED
+
+    def _protocol_failed(self, exc, method_name):
+        self._reactor.report_error(exc, f"{type(self.protocol).__name__}.{method_name}")
+        self._lost(exc)
 
 
 _FAILED = object()  # what _call_protocol returns when the protocol raised
