@@ -26,6 +26,7 @@ import socket
 import sys
 import threading
 import traceback
+from bisect import bisect_right
 from heapq import heapify, heappop, heappush
 
 from coro import multiplexer as _multiplexer
@@ -280,14 +281,25 @@ class Reactor:
                 self.report_error(exc, f"callback {_describe(handle.fn)}")
 
     def _queue_due_timers(self):
-        timers, now, queue = self._timers, self._now(), self._ready.append
+        timers, now, queue = self._timers, self._now(), self._queue_timer
+        if len(timers) > 64 and timers[-1][0] <= now:
+            # A burst: even the heap's last entry is due, so most of it probably is.
+            # A sorted list is still a heap, and cutting off its due part in one go is
+            # several times faster than popping the entries one at a time.
+            timers.sort()
+            due = bisect_right(timers, (now, math.inf))  # inf: after every sequence number
+            for entry in timers[:due]:
+                queue(entry[2])
+            del timers[:due]
         while timers and timers[0][0] <= now:
-            timer = heappop(timers)[2]
-            timer._reactor = None  # off the heap: cancelling it no longer counts
-            if timer.cancelled:
-                self._cancelled_timers -= 1
-            else:
-                queue(timer)
+            queue(heappop(timers)[2])
+
+    def _queue_timer(self, timer):
+        timer._reactor = None  # off the heap: cancelling it no longer counts
+        if timer.cancelled:
+            self._cancelled_timers -= 1
+        else:
+            self._ready.append(timer)
 
     def _timer_cancelled(self):
         # A cancelled timer stays in the heap until it is due. When cancelled timers

@@ -6,6 +6,7 @@ import socket
 import threading
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from coro import multiplexer
 from coro.clock import FakeClock, MonotonicClock
@@ -242,3 +243,25 @@ def test_the_clocks_share_an_interface():
     assert clock.now() == 12.5
     with pytest.raises(ValueError):
         clock.advance(-1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.booleans()), min_size=70, max_size=300),
+       st.integers(0, 5))
+def test_timers_fire_in_deadline_then_sequence_order_in_bursts_too(timers, first_step):
+    clock = FakeClock()
+    fired = []
+    with Reactor(clock=clock) as reactor:
+        for number, (delay, cancelled) in enumerate(timers):
+            timer = reactor.call_later(delay, fired.append, number)
+            if cancelled:
+                timer.cancel()
+        expected = [n for n, (delay, cancelled) in sorted(
+            enumerate(timers), key=lambda item: (item[1][0], item[0])) if not cancelled]
+        clock.advance(first_step)  # some timers are due, perhaps all of them
+        reactor.run_once(0)
+        assert fired == [n for n in expected if timers[n][0] <= first_step]
+        clock.advance(10)
+        reactor.run_once(0)
+        assert fired == expected
+        assert reactor.pending_timers() == 0
