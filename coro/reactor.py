@@ -1,11 +1,9 @@
 """The reactor: chapter 5's loop, pulled out of the client and given a name.
 
 A program built on a reactor never waits itself. It tells the reactor what it is
-interested in (this socket is readable, this socket is writable, these seconds have
-passed, as soon as possible) and which function to call then, and returns. The
-reactor does the waiting for everyone, in one place, and calls the functions back.
-These functions are *event handlers*: the reactor calls them, they never call the
-reactor's loop.
+interested in (this socket is readable, these seconds have passed) and which
+function to call then, and returns. The reactor does the waiting for everyone, in
+one place, and calls these *event handlers* back; they never call the loop.
 
 Each turn of the loop, a *tick*, has three steps:
 
@@ -114,9 +112,14 @@ class Reactor:
         self.stopped_by = None
         # The self-pipe: a signal handler or another thread writes a byte to wake the poll.
         self._wake_in, self._wake_out = socket.socketpair()
-        for sock in (self._wake_in, self._wake_out):
-            sock.setblocking(False)
-        self.add_reader(self._wake_in, self._drain_wake_ups)
+        try:
+            for sock in (self._wake_in, self._wake_out):
+                sock.setblocking(False)
+            self.add_reader(self._wake_in, self._drain_wake_ups)
+        except BaseException:  # select cannot watch it, say: leave nothing open
+            self._wake_in.close()
+            self._wake_out.close()
+            raise
 
     # -- scheduling -----------------------------------------------------------
 

@@ -8,6 +8,7 @@ import errno
 import os
 import socket
 
+from coro.multiplexer import TooManyDescriptors
 from coro.transport import Transport
 
 #: Seconds to stop accepting after accept() fails (out of descriptors, say). Retrying
@@ -122,7 +123,7 @@ class Connector:
             if code not in (0, errno.EINPROGRESS):
                 raise _error(code)
             reactor.add_writer(self._sock, self._on_writable)
-        except OSError as exc:
+        except (OSError, TooManyDescriptors) as exc:
             reactor.call_soon(self._fail, exc)  # failure is always told later, not inside connect()
             return
         self._timer = reactor.call_later(timeout, self._fail, TimeoutError(

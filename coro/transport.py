@@ -11,6 +11,7 @@ escape into the reactor.
 import errno
 import socket
 
+from coro.multiplexer import TooManyDescriptors
 from coro.protocol import ConnectionDone
 
 class Transport:
@@ -84,7 +85,8 @@ class Transport:
             if sent == len(data):
                 return
             data = memoryview(data)[sent:]
-            self._reactor.add_writer(self._fd, self._on_writable)
+            if not self._watch(self._reactor.add_writer, self._on_writable):
+                return
         self._buffer += data
         if self._producer and not self._producer_paused and len(self._buffer) > self.high_water:
             self._producer_paused = True
@@ -201,8 +203,8 @@ class Transport:
     def resume_producing(self):
         """Read from the socket again."""
         if not self._reading and not self.disconnected and not self._eof_received:
-            self._reading = True
-            self._reactor.add_reader(self._fd, self._on_readable)
+            if self._watch(self._reactor.add_reader, self._on_readable):
+                self._reading = True
 
     def stop_producing(self):
         """The consumer is gone: close the connection."""
@@ -238,6 +240,16 @@ class Transport:
         if self.disconnected:
             raise OSError(errno.ENOTCONN, "the connection is closed")
         return get()
+
+    def _watch(self, add, callback):
+        """Have the reactor watch the socket; a backend that cannot (select, past
+        FD_SETSIZE) ends the connection with its explanation."""
+        try:
+            add(self._fd, callback)
+        except TooManyDescriptors as exc:
+            self._lost(exc)
+            return False
+        return True
 
     def _call_protocol(self, method, *args):
         """Call the protocol; if it raises, report it and drop the connection."""

@@ -73,7 +73,10 @@ class PoetryServerProtocol(Protocol):
         self.set_timer(None)
         if isinstance(reason, (ConnectionDone, ConnectionAbortedError)):
             return  # the end of the poem, or we dropped it (and said so)
-        self.factory.tell(self.address, "hung up before the end of the poem")
+        if isinstance(reason, (ConnectionResetError, BrokenPipeError)):
+            self.factory.tell(self.address, "hung up before the end of the poem")
+        else:
+            self.factory.tell(self.address, f"lost before the end of the poem: {reason}")
 
     def set_timer(self, delay, fn=None):
         """Replace the timer by one calling ``fn`` in ``delay`` seconds (none if None)."""

@@ -1,12 +1,16 @@
 """What the tests share: scripted servers, raw readers and the client stages' runs."""
 
 import contextlib
+import os
 import re
+import resource
 import selectors
 import socket
 import subprocess
 import sys
 import threading
+
+import pytest
 
 from coro.trace import Event, Trace
 from poetry_server import load_poem, spawn
@@ -210,3 +214,27 @@ def check_500_clients_get_every_byte_while_bad_clients_misbehave(module):
                               misbehaving=["hang-up", "never-reads", "garbage"])
     assert len(received) == 500
     assert all(data == poem for data in received.values())
+
+
+@contextlib.contextmanager
+def descriptors_past_fd_setsize(*, spare_low=0):
+    """Fill the descriptor table past 1024, so that the next sockets get high numbers.
+
+    ``spare_low`` low descriptors are left free, for a reactor's own wake-up sockets,
+    which it opens before any connection (the kernel hands out the lowest free number).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"needs 1200 descriptors; the hard limit here is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    fillers = []
+    try:
+        for _ in range(1030 - len(os.listdir("/proc/self/fd"))):
+            fillers.append(os.open(os.devnull, os.O_RDONLY))
+        for _ in range(spare_low):
+            os.close(fillers.pop(0))
+        yield
+    finally:
+        for fd in fillers:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -1,16 +1,13 @@
 """The select client: one thread, one multiplexer, every failure still named."""
 
-import contextlib
 import functools
-import os
-import resource
 
 import pytest
 
 from coro import multiplexer, select_client
 from poetry_server import spawn
 from tests import client_checks as check
-from tests.support import run_module
+from tests.support import descriptors_past_fd_setsize, run_module
 
 MODULE = "coro.select_client"
 
@@ -48,18 +45,8 @@ def test_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys):
 
 
 def test_select_names_its_limit_when_a_socket_is_past_fd_setsize(capsys):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and hard < 1200:
-        pytest.skip(f"needs 1200 descriptors; the hard limit here is {hard}")
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
-    with contextlib.ExitStack() as stack:
-        stack.callback(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
-        with spawn("science", "tyger", delay=0, num_bytes=100) as addresses:
-            # Fill the descriptor table past 1024, so the client's sockets get high numbers.
-            in_use = len(os.listdir("/proc/self/fd"))
-            fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1030 - in_use)]
-            for fd in fillers:
-                stack.callback(os.close, fd)
+    with spawn("science", "tyger", delay=0, num_bytes=100) as addresses:
+        with descriptors_past_fd_setsize():  # the client's sockets get high numbers
             report, status, lines = check.run_in_process(select_client, addresses, capsys,
                                                          backend="select")
     assert status == 1

@@ -12,7 +12,7 @@ from coro.testing import MemoryTransport
 from coro.trace import Trace
 from poetry_server import spawn
 from tests import client_checks as check
-from tests.support import run_module
+from tests.support import descriptors_past_fd_setsize, run_module
 
 MODULE = "coro.protocol_client"
 
@@ -111,3 +111,15 @@ def test_the_protocol_alone_times_out_on_a_fake_clock():
         [outcome] = outcomes
         assert isinstance(outcome["error"], TimeoutError)
         assert isinstance(transport.lost_reason, ConnectionAbortedError)
+
+
+def test_select_names_its_limit_when_a_socket_is_past_fd_setsize(capsys):
+    with spawn("science", "tyger", delay=0, num_bytes=100) as addresses:
+        # The reactor's own two sockets get low numbers, the connections high ones.
+        with descriptors_past_fd_setsize(spare_low=2):
+            report, status, lines = check.run_in_process(protocol_client, addresses, capsys,
+                                                         backend="select")
+    assert status == 1
+    assert len(report.errors) == 2
+    assert all("FD_SETSIZE (1024)" in line and "--backend epoll" in line
+               for line in lines if line.startswith("Task "))

@@ -1,6 +1,7 @@
 """Transports: the bytes arrive whole and in order, and every connection ends once."""
 
 import collections
+import contextlib
 import inspect
 import socket
 
@@ -12,7 +13,7 @@ from coro.protocol import ClientFactory, ConnectionDone, Factory, Protocol
 from coro.testing import MemoryTransport
 from coro.transport import Transport
 from tests.reactor_fixtures import run_until
-from tests.support import refused_address
+from tests.support import descriptors_past_fd_setsize, refused_address
 
 
 class Recorder(Protocol):
@@ -414,3 +415,21 @@ def test_a_protocol_runs_on_the_memory_transport():
     assert protocol.received == b"abc"
     assert trace == [("p", "made"), ("p", "eof"), ("p", "lost")]
     assert isinstance(protocol.reason, ConnectionDone)
+
+
+def test_a_connection_select_cannot_watch_is_closed_with_the_reason(errors):
+    from coro import multiplexer
+    from coro.reactor import Reactor
+    trace = []
+    with Reactor(multiplexer.create("select"), report_error=errors.report) as reactor:
+        servers = RecorderFactory(trace, "server")
+        listener = tcp.listen(reactor, servers)  # a low descriptor: select can watch it
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(descriptors_past_fd_setsize())
+            client = stack.enter_context(socket.create_connection(listener.address))
+            run_until(reactor, lambda: servers.protocols and lost(*servers.protocols)())
+            assert client.recv(10) == b""  # closed, not left hanging
+        [server] = servers.protocols
+        assert isinstance(server.reason, multiplexer.TooManyDescriptors)
+        assert "FD_SETSIZE (1024)" in str(server.reason)
+        listener.close()
