@@ -140,6 +140,9 @@ def bulk(port, connections, warmup, seconds, server_pid=None):
         for phase_end in (start + warmup, start + warmup + seconds):
             while time.perf_counter() < phase_end:
                 for fd, _ in poller.poll(0.01):
+                    # MSG_TRUNC: the kernel counts the bytes and drops them instead
+                    # of copying them out. Copying is most of what receiving costs,
+                    # and without this the client, not the server, would set the pace.
                     count = socks[fd].recv_into(buffer, 0, socket.MSG_TRUNC)
                     if count:
                         received[fd] += count
@@ -258,7 +261,8 @@ def _release_on_stdin(report):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.loadgen",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("workload", choices=("echo", "bulk", "idle"))
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--connections", type=int, required=True)

@@ -7,6 +7,7 @@ connections because its framework's default backlog is smaller than another's.
 
 import argparse
 import functools
+import sys
 
 from poetry_server.catalogue import load_poem
 
@@ -18,7 +19,9 @@ WORKLOADS = ("echo", "poem")
 
 def parse_args(description, add_options=None):
     """Parse ``--workload`` and whatever ``add_options(parser)`` adds."""
-    parser = argparse.ArgumentParser(description=description.splitlines()[0])
+    module = getattr(sys.modules["__main__"].__spec__, "name", None)
+    parser = argparse.ArgumentParser(prog=f"python -m {module}" if module else None,
+                                     description=description.splitlines()[0])
     parser.add_argument("--workload", choices=WORKLOADS, required=True,
                         help="echo what arrives, or send the 1 MiB poem and close")
     if add_options is not None:
