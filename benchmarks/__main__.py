@@ -91,6 +91,9 @@ def _exit_on_sigterm(signum, frame):
 def main(argv=None):
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # Ctrl-C raises KeyboardInterrupt even when the runner was started with SIGINT
+    # ignored, as a shell does for `make bench &`.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     raise_fd_limit()
     windows = QUICK if args.quick else measure.Windows()
     info = report.machine()

@@ -40,9 +40,10 @@ class _Countdown:
 
 
 def coro_timers(count, backend):
-    from benchmarks.servers.coro_reactor import make_reactor
+    from coro import multiplexer
+    from coro.reactor import Reactor
 
-    reactor = make_reactor(backend)
+    reactor = Reactor(multiplexer.create(backend))
     countdown = _Countdown(count, reactor.stop)
     start = time.perf_counter()
     for _ in range(count):
