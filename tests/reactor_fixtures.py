@@ -32,6 +32,7 @@ def reactor(request, errors):
     """A reactor with a real clock on each backend, closed after the test."""
     with Reactor(multiplexer.create(request.param), report_error=errors.report) as reactor:
         yield reactor
+        assert reactor.pending_timers() == 0, "a timer was left pending"
 
 
 @pytest.fixture
@@ -44,6 +45,7 @@ def fake_reactor(clock, errors):
     """A reactor whose time only moves when the test says so."""
     with Reactor(clock=clock, report_error=errors.report) as reactor:
         yield reactor
+        assert reactor.pending_timers() == 0, "a timer was left pending"
 
 
 def run_until(reactor, condition, *, limit=20.0):

@@ -79,8 +79,9 @@ def test_cancelled_timers_do_not_pile_up(fake_reactor, clock):
     fake_reactor.call_later(1, print).cancel()
     clock.advance(100)
     fake_reactor.run_once(0)
-    fake_reactor.call_later(1, print)
+    left = fake_reactor.call_later(1, print)
     assert fake_reactor.pending_timers() == 1
+    left.cancel()
 
 
 def test_a_self_rescheduling_zero_delay_timer_does_not_starve_io(reactor):
@@ -175,10 +176,11 @@ def test_a_signal_stops_the_loop_and_the_handlers_are_put_back(reactor):
     before = signal.getsignal(signal.SIGINT)
     trace = []
     reactor.call_soon(signal.raise_signal, signal.SIGINT)
-    reactor.call_later(30, trace.append, "never")
+    later = reactor.call_later(30, trace.append, "never")
     reactor.run()
     assert reactor.stopped_by is signal.SIGINT
     assert trace == []
+    later.cancel()
     assert signal.getsignal(signal.SIGINT) is before
 
 
