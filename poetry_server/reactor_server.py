@@ -72,13 +72,12 @@ class PoemSender:
         self.offset += sent
         self.pending = self.pending[sent:]
         if self.pending:  # the socket took less than the chunk: wait until it has room
-            if sent or not self.waiting_for_room:
-                if self.waiting_for_room:
-                    self.timer.cancel()  # it took something: the stall clock starts again
-                else:
-                    self.waiting_for_room = True
-                    self.reactor.add_writer(self.sock, self.send_pending)
-                self.timer = self.reactor.call_later(self.idle_timeout, self.on_stalled)
+            if not self.waiting_for_room:
+                self.waiting_for_room = True
+                self.reactor.add_writer(self.sock, self.send_pending)
+                self.restart_stall_clock()
+            elif sent:
+                self.restart_stall_clock()  # it took something: no stall yet
             return
         if self.waiting_for_room:
             self.waiting_for_room = False
@@ -88,6 +87,11 @@ class PoemSender:
             self.close()  # end of poem is end of connection
         else:
             self.timer = self.reactor.call_later(self.delay, self.send_next_chunk)
+
+    def restart_stall_clock(self):
+        """Drop the client if it takes nothing for ``idle_timeout`` seconds from now."""
+        self.timer.cancel()  # the chunk's timer, already fired, or the last stall timer
+        self.timer = self.reactor.call_later(self.idle_timeout, self.on_stalled)
 
     def on_readable(self):
         """The client sent bytes (ignored: this protocol has nothing to ask) or hung up."""
@@ -138,6 +142,11 @@ class Acceptor:
         listener.setblocking(False)
         reactor.add_reader(listener, self.on_readable)
         reactor.own(self, self.close)
+
+    def restart_stall_clock(self):
+        """Drop the client if it takes nothing for ``idle_timeout`` seconds from now."""
+        self.timer.cancel()  # the chunk's timer, already fired, or the last stall timer
+        self.timer = self.reactor.call_later(self.idle_timeout, self.on_stalled)
 
     def on_readable(self):
         for _ in range(self.accepts_per_tick):
