@@ -41,9 +41,7 @@ class Handle:
     __slots__ = ("fn", "args", "cancelled")
 
     def __init__(self, fn, args):
-        self.fn = fn
-        self.args = args
-        self.cancelled = False
+        self.fn, self.args, self.cancelled = fn, args, False
 
     def cancel(self):
         """Make sure the callback never runs (if it has not run yet)."""
@@ -61,8 +59,7 @@ class Timer(Handle):
 
     def __init__(self, fn, args, when, reactor):
         self.fn, self.args, self.cancelled = fn, args, False
-        self.when = when
-        self._reactor = reactor
+        self.when, self._reactor = when, reactor
 
     def cancel(self):
         if not self.cancelled:
@@ -135,6 +132,8 @@ class Reactor:
 
     def call_soon_threadsafe(self, fn, *args):
         """Like :meth:`call_soon`, from any thread (or a signal handler): wakes the poll."""
+        if self._closed:
+            raise RuntimeError("the reactor is closed")
         handle = self.call_soon(fn, *args)
         self._wake_up()
         return handle
@@ -143,8 +142,7 @@ class Reactor:
         """Call ``fn(*args)`` once ``delay`` seconds have passed; returns a :class:`Timer`."""
         if math.isnan(delay):
             raise ValueError(f"a delay must be a number of seconds, not {delay!r}")
-        # call_at's body again, rather than a call to it: a server may set a timer per
-        # request, and this is measurably faster (see make bench, "timers").
+        # call_at's body again: for a timer per request, measurably faster (make bench).
         when = self._now() + delay
         timer = Timer(fn, args, when, self)
         heappush(self._timers, (when, next(self._sequence), timer))
@@ -286,9 +284,8 @@ class Reactor:
     def _queue_due_timers(self):
         timers, now, queue = self._timers, self._now(), self._queue_timer
         if len(timers) > 64 and timers[-1][0] <= now:
-            # A burst: even the heap's last entry is due, so most of it probably is.
-            # A sorted list is still a heap, and cutting off its due part in one go is
-            # several times faster than popping the entries one at a time.
+            # A burst: even the heap's last entry is due. A sorted list is still a heap, and
+            # cutting its due part off in one go is much faster than popping one by one.
             timers.sort()
             due = bisect_right(timers, (now, math.inf))  # inf: after every sequence number
             for entry in timers[:due]:
@@ -323,6 +320,9 @@ class Reactor:
             self._wake_out.send(b"\0")
         except BlockingIOError:
             pass  # the pipe is full of wake-ups already: the poll will return anyway
+        except OSError:
+            if not self._closed:  # else another thread closed it meanwhile: nothing to wake
+                raise
 
     def _drain_wake_ups(self):
         try:

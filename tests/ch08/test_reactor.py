@@ -166,10 +166,19 @@ def test_another_thread_wakes_a_sleeping_reactor(reactor):
         trace.append("thread")
         reactor.stop()
 
-    reactor.call_when_running(
-        threading.Thread(target=reactor.call_soon_threadsafe, args=(from_the_thread,)).start)
+    thread = threading.Thread(target=reactor.call_soon_threadsafe, args=(from_the_thread,))
+    reactor.call_when_running(thread.start)
     reactor.run()  # nothing else to do: without the wake-up it would sleep for ever
+    thread.join()
     assert trace == ["thread"]
+
+
+def test_a_closed_reactor_refuses_work_from_other_threads(clock):
+    reactor = Reactor(clock=clock)
+    reactor.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        reactor.call_soon_threadsafe(print)
+    reactor._wake_up()  # what a thread that raced with close() does: no error
 
 
 def test_a_signal_stops_the_loop_and_the_handlers_are_put_back(reactor):
