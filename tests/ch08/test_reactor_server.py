@@ -7,7 +7,7 @@ import pytest
 from coro.clock import FakeClock
 from coro.reactor import Reactor
 from poetry_server import reactor_server
-from tests.support import (assert_one_line_usage_error, reset, run_module,
+from tests.support import (assert_one_line_usage_error, out_of_descriptors, reset, run_module,
                            check_500_clients_get_every_byte_while_bad_clients_misbehave)
 
 MODULE = "poetry_server.reactor_server"
@@ -108,3 +108,24 @@ def test_a_slow_reader_is_not_mistaken_for_a_stalled_one():
         clock.advance(10)
         reactor.run_once(0)
         assert sender.closed
+
+
+def test_out_of_descriptors_the_server_backs_off_then_serves(capsys):
+    clock = FakeClock()
+    with Reactor(clock=clock) as reactor:
+        listener = socket.create_server(("127.0.0.1", 0))
+        reactor_server.Acceptor(reactor, listener, b"a poem", num_bytes=100, delay=1.0,
+                                idle_timeout=60.0)
+        with socket.create_connection(listener.getsockname()) as client:
+            with out_of_descriptors():
+                reactor.run_once(0)  # accept() fails with EMFILE
+                reactor.run_once(0)  # ...and is not retried at once: no busy loop
+            assert capsys.readouterr().err == (
+                f"accept: Too many open files; retrying in {reactor_server.ACCEPT_BACKOFF}s\n")
+            clock.advance(reactor_server.ACCEPT_BACKOFF)
+            reactor.run_once(0)  # accepting again
+            reactor.run_once(0)  # the client is accepted
+            reactor.run_once(0)  # and sent its poem, which is all of it
+            client.settimeout(10)  # a watchdog only: the bytes are there already
+            assert client.recv(100) == b"a poem"
+            assert client.recv(100) == b""

@@ -2,6 +2,7 @@
 
 import collections
 import contextlib
+import errno
 import inspect
 import socket
 
@@ -13,7 +14,7 @@ from coro.protocol import ClientFactory, ConnectionDone, Factory, Protocol
 from coro.testing import MemoryTransport
 from coro.transport import Transport
 from tests.reactor_fixtures import run_until
-from tests.support import descriptors_past_fd_setsize, refused_address
+from tests.support import descriptors_past_fd_setsize, out_of_descriptors, refused_address
 
 
 class Recorder(Protocol):
@@ -433,3 +434,22 @@ def test_a_connection_select_cannot_watch_is_closed_with_the_reason(errors):
         assert isinstance(server.reason, multiplexer.TooManyDescriptors)
         assert "FD_SETSIZE (1024)" in str(server.reason)
         listener.close()
+
+
+def test_out_of_descriptors_the_listener_backs_off_then_accepts_again(fake_reactor, clock,
+                                                                       errors):
+    trace = []
+    servers = RecorderFactory(trace, "server", on_made=lambda p: p.transport.lose_connection())
+    listener = tcp.listen(fake_reactor, servers)
+    with socket.create_connection(listener.address) as client:
+        with out_of_descriptors():
+            fake_reactor.run_once(0)  # accept() fails with EMFILE
+            fake_reactor.run_once(0)  # ...and is not retried at once: no busy loop
+            [(exc, context)] = errors.take()
+            assert exc.errno == errno.EMFILE
+            assert f"retrying in {tcp.ACCEPT_BACKOFF}s" in context
+        assert servers.protocols == []
+        clock.advance(tcp.ACCEPT_BACKOFF)
+        run_until(fake_reactor, lambda: servers.protocols and lost(*servers.protocols)())
+        assert client.recv(10) == b""  # accepted after all, and served
+    listener.close()
