@@ -63,7 +63,7 @@ class Download:
         if code == 0:
             self._connected()
         elif code != errno.EINPROGRESS:
-            self.fail(_error(code))
+            self.fail(os_error(code))
 
     def fileno(self):
         return self.sock.fileno()
@@ -80,14 +80,14 @@ class Download:
         if code in (0, errno.EISCONN):
             self._connected()
         else:
-            self.fail(_error(code))
+            self.fail(os_error(code))
         return True
 
     def finish_connect(self):
         """The socket became writable: the connect finished, well or badly."""
         code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if code:
-            self.fail(_error(code))
+            self.fail(os_error(code))
         else:
             self._connected()
 
@@ -142,7 +142,7 @@ class Download:
             self.sock = None
 
 
-def _error(code):
+def os_error(code):
     """The exception for an errno: ``OSError`` picks the subclass itself
     (ECONNREFUSED gives :exc:`ConnectionRefusedError`)."""
     return OSError(code, os.strerror(code))

@@ -246,10 +246,6 @@ class Reactor:
         self._stopping = True
         self._wake_up()
 
-    @property
-    def running(self):
-        return self._running
-
     def run_once(self, timeout=None):
         """One tick: work out the timeout, poll, run what was ready when the tick began.
 

@@ -4,11 +4,12 @@ Both end the same way: a socket, a protocol from the factory, and a
 :class:`~coro.transport.Transport` between them.
 """
 
+import enum
 import errno
-import os
 import socket
 
 from coro.multiplexer import TooManyDescriptors
+from coro.nonblocking import os_error
 from coro.transport import Transport
 
 #: Seconds to stop accepting after accept() fails (out of descriptors, say). Retrying
@@ -49,7 +50,7 @@ class Listener:
             except OSError as exc:
                 self._back_off(exc)
                 return
-            self._start(sock, address)
+            _start_transport(self._reactor, sock, self.factory, address)
 
     def _back_off(self, exc):
         """Out of descriptors (or another accept error): report it, stop accepting for
@@ -63,18 +64,6 @@ class Listener:
         self._backoff = None
         self._reactor.add_reader(self._sock, self._on_readable)
 
-    def _start(self, sock, address):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            protocol = self.factory.build_protocol(address)
-        except Exception as exc:  # reported; the connection is refused, the server goes on
-            self._reactor.report_error(exc, f"{type(self.factory).__name__}.build_protocol")
-            protocol = None
-        if protocol is None:
-            sock.close()
-            return
-        Transport(self._reactor, sock, protocol).start()
-
     def close(self):
         """Stop listening. Connections already accepted go on."""
         if self._sock.fileno() == -1:
@@ -87,6 +76,21 @@ class Listener:
         self._reactor.disown(self)
 
 
+def _start_transport(reactor, sock, factory, address):
+    """A new connection, accepted or made: its protocol from the factory, a transport
+    between them. A factory that refuses (None) or fails gets the socket closed."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        protocol = factory.build_protocol(address)
+    except Exception as exc:  # reported; this connection is dropped, the rest go on
+        reactor.report_error(exc, f"{type(factory).__name__}.build_protocol")
+        protocol = None
+    if protocol is None:
+        sock.close()
+        return
+    Transport(reactor, sock, protocol).start()
+
+
 def listen(reactor, factory, port=0, *, host="127.0.0.1", backlog=128):
     """Listen for TCP connections on ``host:port`` (port 0: any free port).
 
@@ -95,6 +99,12 @@ def listen(reactor, factory, port=0, *, host="127.0.0.1", backlog=128):
     """
     sock = socket.create_server((host, port), backlog=backlog)
     return Listener(reactor, sock, factory)
+
+
+class ConnectorState(enum.Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    FAILED = "failed"
 
 
 class Connector:
@@ -112,7 +122,7 @@ class Connector:
         self.factory = factory
         self._sock = None
         self._timer = None
-        self.state = "connecting"
+        self.state = ConnectorState.CONNECTING
         try:
             # Looking a name up blocks; for numeric and loopback addresses it is instant.
             family, kind, proto, _, sockaddr = socket.getaddrinfo(
@@ -121,10 +131,10 @@ class Connector:
             self._sock.setblocking(False)
             code = self._sock.connect_ex(sockaddr)
             if code not in (0, errno.EINPROGRESS):
-                raise _error(code)
+                raise os_error(code)
             reactor.add_writer(self._sock, self._on_writable)
         except (OSError, TooManyDescriptors) as exc:
-            reactor.call_soon(self._fail, exc)  # failure is always told later, not inside connect()
+            reactor.call_soon(self._fail, exc)  # told later, never inside connect() itself
             return
         self._timer = reactor.call_later(timeout, self._fail, TimeoutError(
             errno.ETIMEDOUT, f"no connection after {timeout:g}s"))
@@ -133,22 +143,12 @@ class Connector:
     def _on_writable(self):
         code = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if code:
-            self._fail(_error(code))
+            self._fail(os_error(code))
             return
         self._stop_waiting()
         sock, self._sock = self._sock, None
-        self.state = "connected"
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            protocol = self.factory.build_protocol(self.address)
-        except Exception as exc:  # reported, and the connection is dropped
-            self._reactor.report_error(exc, f"{type(self.factory).__name__}.build_protocol")
-            sock.close()
-            return
-        if protocol is None:
-            sock.close()
-            return
-        Transport(self._reactor, sock, protocol).start()
+        self.state = ConnectorState.CONNECTED
+        _start_transport(self._reactor, sock, self.factory, self.address)
 
     def _stop_waiting(self):
         if self._timer is not None:
@@ -158,9 +158,9 @@ class Connector:
         self._reactor.disown(self)
 
     def _fail(self, reason):
-        if self.state != "connecting":
+        if self.state is not ConnectorState.CONNECTING:
             return
-        self.state = "failed"
+        self.state = ConnectorState.FAILED
         self._stop_waiting()
         if self._sock is not None:
             self._sock.close()
@@ -170,12 +170,6 @@ class Connector:
     def cancel(self):
         """Give up connecting; the factory hears ``client_connection_failed``."""
         self._fail(ConnectionAbortedError(errno.ECONNABORTED, "connecting was cancelled"))
-
-
-def _error(code):
-    """The exception for an errno (``OSError`` picks the subclass: ECONNREFUSED gives
-    :exc:`ConnectionRefusedError`)."""
-    return OSError(code, os.strerror(code))
 
 
 def connect(reactor, host, port, factory, *, timeout=30.0):

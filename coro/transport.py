@@ -8,11 +8,19 @@ Socket errors (a reset, a broken pipe) end that connection, exactly once, and ne
 escape into the reactor.
 """
 
+import enum
 import errno
 import socket
 
 from coro.multiplexer import TooManyDescriptors
 from coro.protocol import ConnectionDone
+
+class Ending(enum.Enum):
+    """What the protocol asked for, if it asked to end the connection."""
+
+    WRITE_EOF = "write_eof"  # a half-close: no more writing, reading goes on
+    LOSE_CONNECTION = "lose_connection"  # close once the buffer is sent
+
 
 class Transport:
     """One TCP connection: a socket driven by the reactor, and its protocol.
@@ -37,7 +45,7 @@ class Transport:
         self._producer_paused = False
         self._reading = False
         self._eof_received = False
-        self._ending = None  # None, "eof" (write_eof) or "close" (lose_connection)
+        self._ending = None  # or an Ending
         self.disconnected = False
         sock.setblocking(False)
         reactor.own(self, self.abort_connection)
@@ -45,7 +53,8 @@ class Transport:
     def start(self):
         """Tell the protocol the connection is made, then start reading."""
         if self._call_protocol(self.protocol.connection_made, self) is not _FAILED:
-            if self._ending != "close":  # after write_eof() the peer may still send
+            # After write_eof() in connection_made, the peer may still send.
+            if self._ending is not Ending.LOSE_CONNECTION:
                 self.resume_producing()
 
     # -- writing --------------------------------------------------------------
@@ -70,8 +79,7 @@ class Transport:
         if self.disconnected or not data:
             return
         if self._ending:
-            called = "write_eof" if self._ending == "eof" else "lose_connection"
-            raise RuntimeError(f"write() after {called}()")
+            raise RuntimeError(f"write() after {self._ending.value}()")
         if not self._buffer:
             # Send at once: for most writes the socket takes everything, and there is no
             # need to bother the reactor at all.
@@ -124,9 +132,9 @@ class Transport:
 
     def lose_connection(self):
         """Close the connection once everything written has been sent."""
-        if self.disconnected or self._ending == "close":
+        if self.disconnected or self._ending is Ending.LOSE_CONNECTION:
             return
-        self._ending = "close"
+        self._ending = Ending.LOSE_CONNECTION
         self.pause_producing()
         if not self._buffer:
             self._finish_ending()
@@ -138,7 +146,7 @@ class Transport:
         """
         if self.disconnected or self._ending:
             return
-        self._ending = "eof"
+        self._ending = Ending.WRITE_EOF
         if not self._buffer:
             self._finish_ending()
 
@@ -147,7 +155,7 @@ class Transport:
         self._lost(ConnectionAbortedError(errno.ECONNABORTED, "connection aborted"))
 
     def _finish_ending(self):
-        if self._ending == "close" or self._eof_received:
+        if self._ending is Ending.LOSE_CONNECTION or self._eof_received:
             self._lost(ConnectionDone())
             return
         try:
@@ -189,7 +197,7 @@ class Transport:
         self._eof_received = True
         self.pause_producing()
         keep_open = self._call_protocol(self.protocol.eof_received)
-        if self._ending == "eof" and not self._buffer:
+        if self._ending is Ending.WRITE_EOF and not self._buffer:
             self._lost(ConnectionDone())  # both sides have said they are done
         elif keep_open is not True and keep_open is not _FAILED:
             self.lose_connection()

@@ -8,9 +8,10 @@ import socket
 
 import pytest
 
-from coro import tcp
+from coro import multiplexer, tcp
 from coro.clock import FakeClock, MonotonicClock
 from coro.protocol import ClientFactory, ConnectionDone, Factory, Protocol
+from coro.reactor import Reactor
 from coro.testing import MemoryTransport
 from coro.transport import Transport
 from tests.reactor_fixtures import run_until
@@ -45,14 +46,17 @@ class Recorder(Protocol):
 
 
 class RecorderFactory(ClientFactory):
-    def __init__(self, trace, name, **options):
+    """Builds ``kind`` protocols named name1, name2, ...; keeps them and the failures."""
+
+    def __init__(self, trace, name, kind=None, **options):
         super().__init__()
         self.trace, self.name, self.options = trace, name, options
+        self.kind = kind or Recorder
         self.protocols = []
         self.failures = []
 
     def build_protocol(self, address):
-        protocol = Recorder(self.trace, f"{self.name}{len(self.protocols) + 1}", **self.options)
+        protocol = self.kind(self.trace, f"{self.name}{len(self.protocols) + 1}", **self.options)
         self.protocols.append(protocol)
         return protocol
 
@@ -324,9 +328,8 @@ def test_a_protocol_that_raises_loses_its_connection_only(reactor, errors):
                 raise ValueError("cannot parse this")
             self.transport.write(data)
 
-    servers = Factory()
-    built = []
-    servers.build_protocol = lambda address: built.append(Broken(trace, f"s{len(built) + 1}")) or built[-1]
+    servers = RecorderFactory(trace, "s", Broken)
+    built = servers.protocols
     listener = tcp.listen(reactor, servers)
     clients = RecorderFactory(trace, "c")
     tcp.connect(reactor, *listener.address, clients)
@@ -345,7 +348,6 @@ def test_a_protocol_that_raises_loses_its_connection_only(reactor, errors):
 
 
 def test_abort_drops_the_buffer_and_closing_the_reactor_ends_every_connection(errors):
-    from coro.reactor import Reactor
     trace = []
     reactor = Reactor(report_error=errors.report)
     servers = RecorderFactory(trace, "server")
@@ -419,8 +421,6 @@ def test_a_protocol_runs_on_the_memory_transport():
 
 
 def test_a_connection_select_cannot_watch_is_closed_with_the_reason(errors):
-    from coro import multiplexer
-    from coro.reactor import Reactor
     trace = []
     with Reactor(multiplexer.create("select"), report_error=errors.report) as reactor:
         servers = RecorderFactory(trace, "server")
