@@ -29,4 +29,4 @@ def no_descriptor_left_open():
     assert not leaked, f"descriptors left open: {leaked}"
 
 
-pytest_plugins = ["tests.reactor_fixtures"]
+pytest_plugins = ["tests.reactor_fixtures", "tests.deferred_fixtures"]
