@@ -16,12 +16,23 @@ poem instead of one ``python -m poetry_server`` for all of them. The build fails
 command's exit status is not ``:returncode:`` (default 0), so a page cannot show a run
 that went wrong by accident. ``:stdin: one\ntwo\n`` types those lines into the
 command, shown as ``printf 'one\ntwo\n' | COMMAND``.
+
+``:service: python -m MODULE ARGS`` also starts another server, after the poetry
+servers (its ARGS may name their ports, ``{port1}``...), reads the first line it
+prints, which must end in `` on HOST:PORT``, and gives its port as ``{service}``.
+
+``nc HOST PORT`` is the one command that is not run as it is: with ``:send: BYTES``
+the directive itself connects to HOST:PORT, sends BYTES, half-closes, and shows what
+came back, as ``printf 'BYTES' | nc HOST PORT`` would print it. (A build machine may
+have no ``nc``; a test checks that the real one gets the same reply where it exists.)
 """
 
 import ast
 import contextlib
+import re
 import difflib
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +42,38 @@ from docutils import nodes
 from docutils.parsers.rst import Directive, directives
 
 from poetry_server import spawn
+
+
+@contextlib.contextmanager
+def _service(command):
+    """Run a server command; yield ``(the line it printed, its port)``."""
+    child = subprocess.Popen([sys.executable, *shlex.split(command)[1:]], text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL)
+    try:
+        line = child.stdout.readline().rstrip("\n")
+        found = re.search(r" on [^ ]+:(\d+)$", line)
+        if not found:
+            child.kill()
+            raise RuntimeError(f"{command}: printed {line!r}: {child.stderr.read()}")
+        yield line, int(found[1])
+    finally:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+            child.wait(timeout=10)
+        child.stdout.close()
+        child.stderr.close()
+
+
+def _exchange(host, port, data, timeout):
+    """Send ``data``, half-close, and return everything the server sent back."""
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", errors="backslashreplace")
 
 
 def _start(stack, poems, module, delay, num_bytes):
@@ -61,6 +104,8 @@ class PoetryRun(Directive):
         "returncode": int,
         "timeout": float,
         "stdin": directives.unchanged,
+        "service": directives.unchanged,
+        "send": directives.unchanged,
     }
 
     def run(self):
@@ -71,19 +116,30 @@ class PoetryRun(Directive):
                                   self.options.get("num-bytes", 10)) if poems else ([], [])
             refused = stack.enter_context(socket.socket())
             refused.bind(("127.0.0.1", 0))
-            command = self.arguments[0].format(
-                ports=" ".join(map(str, ports)), refused=refused.getsockname()[1],
-                **{f"port{n}": port for n, port in enumerate(ports, start=1)})
+            names = {"ports": " ".join(map(str, ports)), "refused": refused.getsockname()[1],
+                     **{f"port{n}": port for n, port in enumerate(ports, start=1)}}
+            if "service" in self.options:
+                service = self.options["service"].format(**names)
+                line, names["service"] = stack.enter_context(_service(service))
+                shown += [f"$ {service}", line] if "show-servers" in self.options else []
+            command = self.arguments[0].format(**names)
             words = shlex.split(command)
-            if words[0] != "python":
+            timeout = self.options.get("timeout", 120)
+            if words[0] == "nc" and "send" in self.options:
+                sent = self.options["send"]
+                result = subprocess.CompletedProcess(words, 0, _exchange(
+                    words[1], int(words[2]), sent.encode("utf-8"), timeout), "")
+                command = f"printf '{sent}' | {command}"
+            elif words[0] != "python":
                 raise self.error(f"poetry-run runs python commands only: {command}")
-            typed = self.options.get("stdin")
-            result = subprocess.run([sys.executable, *words[1:]], capture_output=True,
-                                    text=True, timeout=self.options.get("timeout", 120),
-                                    **({"input": typed.replace("\\n", "\n")} if typed
-                                       else {"stdin": subprocess.DEVNULL}))
-            if typed:
-                command = f"printf '{typed}' | {command}"
+            else:
+                typed = self.options.get("stdin")
+                result = subprocess.run([sys.executable, *words[1:]], capture_output=True,
+                                        text=True, timeout=timeout,
+                                        **({"input": typed.replace("\\n", "\n")} if typed
+                                           else {"stdin": subprocess.DEVNULL}))
+                if typed:
+                    command = f"printf '{typed}' | {command}"
         expected = self.options.get("returncode", 0)
         if result.returncode != expected:
             raise self.error(f"{command!r} exited {result.returncode}, not {expected}:\n"
