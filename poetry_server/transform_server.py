@@ -1,0 +1,264 @@
+"""Chapter 12: a poetry transformation service, framed with netstrings.
+
+A slow poetry server sends a poem and closes: the end of the connection is the end of the
+poem. This server answers requests, and a request cannot end that way, since the client
+must keep its connection open to hear the answer. So each message carries its length, as a
+netstring (:mod:`coro.netstring`). A client sends one netstring, ``<transform>.<poem>``:
+the name of a transform, a dot, and the poem's bytes. The server answers with one
+netstring and half-closes:
+
+- ``ok.<the transformed poem>``, or
+- ``error.<what was wrong>``: an unknown transform (the message lists the known ones), a
+  request that is not a netstring or is longer than ``--max-length`` (refused as soon as
+  its length says so, before the poem arrives), a poem that is not UTF-8, a transform that
+  raised, a request cut short or left unfinished for ``--idle-timeout`` seconds.
+
+An error is always a reply, never a silent close. There is one request per connection: so
+``printf '17:upper.Li Bai, 701,' | nc 127.0.0.1 PORT`` prints the reply and ends. What a
+client sends after its request is read and dropped until it closes, or until
+``--idle-timeout`` seconds have passed: closing a socket that still has unread bytes makes
+the kernel reset the connection, and a reset can destroy the reply before the client reads it.
+
+What it still lacks: a transform runs inside the reactor's loop, so a slow one would hold
+up every other client; and the same poem is transformed again for every client that asks.
+
+    python -m poetry_server.transform_server [--iface HOST] [--port PORT]
+                                             [--idle-timeout SECONDS] [--max-length BYTES]
+"""
+
+import argparse
+import sys
+
+from coro.netstring import DEFAULT_MAX_LENGTH, NetstringDecoder, NetstringError, encode
+from coro.protocol import ConnectionDone, Factory, Protocol
+from coro.reactor import Reactor
+from coro.tcp import Listener
+from poetry_server import cli
+from poetry_server.transform import TRANSFORMS, NotText
+
+
+class BadRequest(ValueError):
+    """A request that names no transform the server has."""
+
+
+def find_transform(request, transforms):
+    """Split a request's payload into its transform and its poem.
+
+    Args:
+        request: The payload of the request's netstring, ``<transform>.<poem>``.
+        transforms: The table to look the name up in, ``{name: function}``.
+
+    Returns:
+        ``(name, function, poem)``.
+
+    Raises:
+        BadRequest: the payload has no dot, or names a transform not in ``transforms``.
+    """
+    name, dot, poem = request.partition(b".")
+    if not dot:
+        raise BadRequest("a request is <transform>.<poem>, and this one has no '.'")
+    # Shown as ASCII; a name with other bytes shows them escaped, and matches no transform.
+    shown = name.decode("ascii", errors="backslashreplace")
+    if shown not in transforms:
+        if len(shown) > 40:
+            shown = shown[:40] + "..."
+        raise BadRequest(f"unknown transform {shown!r}; known transforms: "
+                         f"{', '.join(transforms)}")
+    return shown, transforms[shown], poem
+
+
+def ok(poem):
+    """The reply that carries a transformed poem."""
+    return b"ok." + poem
+
+
+def error(message):
+    """The reply that says what was wrong, in UTF-8."""
+    return b"error." + message.encode("utf-8")
+
+
+class TransformProtocol(Protocol):
+    """Reads one request, writes one reply, then waits for the client to close.
+
+    The decoder holds at most ``max_length`` bytes of the request, and is dropped once the
+    reply is written. One timer runs at a time: before the reply it answers a client that
+    has gone quiet; after the reply it drops a client that never closes.
+    """
+
+    def __init__(self, address):
+        self.address = address
+        self.decoder = None
+        self.answered = False
+        self.timer = None
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self.decoder = NetstringDecoder(self.factory.max_length)
+        self.restart_timer()
+
+    def data_received(self, data):
+        if self.answered:
+            return  # read and dropped: the client had its one reply
+        self.restart_timer()
+        try:
+            requests = self.decoder.feed(data)
+        except NetstringError as exc:
+            # A whole request before the bad byte is still a request: it gets its answer.
+            requests = exc.messages
+            if not requests:
+                self.reply(error(f"not a netstring request: {exc}"))
+                return
+        if requests:
+            self.reply(self.answer(requests[0]))
+
+    def answer(self, request):
+        """The reply to one request (the payload of its netstring)."""
+        name = None
+        try:
+            name, transform, poem = find_transform(request, self.factory.transforms)
+            return ok(transform(poem))
+        except (BadRequest, NotText) as exc:
+            return error(str(exc))
+        except Exception as exc:  # a bug in a transform: reported with its traceback, answered
+            self.factory.reactor.report_error(exc, f"transform {name!r} for {self.client}")
+            return error(f"the {name} transform failed: {type(exc).__name__}: {exc}")
+
+    def eof_received(self):
+        if not self.answered:
+            got = self.decoder.buffered
+            self.reply(error(f"the request was cut short: the connection ended after {got} "
+                             f"bytes of it" if got else "the connection ended before a request"))
+        return False  # close once the reply is sent
+
+    def reply(self, message):
+        """Write the one reply, then half-close: the client sees the reply, then the end."""
+        if message.startswith(b"error."):
+            self.factory.tell(self.client, "got an error reply: "
+                              + message[6:200].decode(errors="replace"))
+        self.answered = True
+        self.decoder = None  # what it held of a request is not needed any more
+        self.transport.write(encode(message))
+        self.transport.write_eof()
+        self.restart_timer()
+
+    def time_out(self):
+        self.timer = None
+        if not self.answered:
+            got = self.decoder.buffered
+            self.reply(error(f"nothing for {self.factory.idle_timeout:g}s after {got} bytes "
+                             f"of a request" if got else
+                             f"no request within {self.factory.idle_timeout:g}s"))
+            return
+        self.factory.tell(self.client, f"did not close within {self.factory.idle_timeout:g}s "
+                                       f"of its reply; dropped")
+        self.transport.abort_connection()
+
+    def connection_lost(self, reason):
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.factory.connections -= 1
+        if not self.answered:
+            self.factory.tell(self.client, f"left before its reply ({_reason(reason)})")
+
+    def restart_timer(self):
+        """Give the client ``idle_timeout`` seconds from now."""
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.factory.reactor.call_later(self.factory.idle_timeout, self.time_out)
+
+    @property
+    def client(self):
+        host, port = self.address[:2]
+        return f"{host}:{port}"
+
+
+def _reason(reason):
+    if isinstance(reason, ConnectionDone):
+        return "closed"
+    if isinstance(reason, ConnectionResetError):
+        return "reset"
+    return str(reason)
+
+
+class TransformServerFactory(Factory):
+    """What the connections share: the table of transforms and the limits.
+
+    Args:
+        reactor: The reactor the timers run on.
+        transforms: ``{name: function}``; the fixed :data:`~poetry_server.transform.TRANSFORMS`
+            unless a test passes its own.
+        idle_timeout: Seconds a client may stay silent (and may take to close after
+            its reply).
+        max_length: The longest request payload accepted, in bytes.
+    """
+
+    def __init__(self, reactor, transforms=TRANSFORMS, *, idle_timeout=60.0,
+                 max_length=DEFAULT_MAX_LENGTH):
+        super().__init__()
+        self.reactor = reactor
+        self.transforms = transforms
+        self.idle_timeout = idle_timeout
+        self.max_length = max_length
+        self.connections = 0
+
+    def build_protocol(self, address):
+        protocol = TransformProtocol(address)
+        protocol.factory = self
+        self.connections += 1
+        return protocol
+
+    def tell(self, client, what):
+        """Say on stderr what happened to a client."""
+        print(f"client {client} {what}", file=sys.stderr, flush=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise cli.UsageError(message)
+
+
+def _whole(high):
+    def convert(text):
+        if not (text.isascii() and text.isdigit()) or int(text) > high:
+            raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {high}, "
+                                             f"not {text!r}")
+        return int(text)
+
+    return convert
+
+
+def make_parser(prog):
+    """The server's argument parser."""
+    parser = _Parser(prog=prog, description=__doc__.split("\n\n")[0],
+                     epilog=f"Transforms: {', '.join(TRANSFORMS)}.")
+    parser.add_argument("--iface", default="127.0.0.1", metavar="HOST",
+                        help="interface to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=_whole(65535), default=0,
+                        help="port to listen on (default: 0, any free port)")
+    parser.add_argument("--idle-timeout", type=cli.seconds, default=60.0, metavar="SECONDS",
+                        help="answer (or drop) a client silent for this long (default: 60)")
+    parser.add_argument("--max-length", type=_whole(1 << 30), default=DEFAULT_MAX_LENGTH,
+                        metavar="BYTES", help="the longest request accepted "
+                                              f"(default: {DEFAULT_MAX_LENGTH})")
+    return parser
+
+
+def main(argv=None, prog="python -m poetry_server.transform_server"):
+    """Run the server until Ctrl-C or SIGTERM; return the exit status."""
+    try:
+        options = make_parser(prog).parse_args(argv)
+        sock = cli.listen(options.iface, options.port)
+    except cli.UsageError as exc:
+        return cli.fail_usage(prog, exc)
+    with Reactor() as reactor:
+        Listener(reactor, sock, TransformServerFactory(
+            reactor, idle_timeout=options.idle_timeout, max_length=options.max_length))
+        host, port = sock.getsockname()[:2]
+        print(f"Serving transforms {', '.join(TRANSFORMS)} on {host}:{port}", flush=True)
+        reactor.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
