@@ -1,0 +1,315 @@
+"""Chapter 12: download each poem, then have it transformed, and keep it as it was if that fails.
+
+Chapter 11's client downloads poems with ``get_poetry``, which returns a Deferred. This one
+sends each poem on to a second service, the transformation server
+(:mod:`poetry_server.transform_server`), and saves what comes back. Asking that server is
+an asynchronous operation too, so :func:`transform` returns a Deferred as well, and the two
+are chained by a callback that *returns* a Deferred: the chain waits for the transform and
+goes on with its result. If the transform fails (an error reply, a refused, dead or silent
+server, a reply cut short), an errback keeps the original poem, and the run says so on a
+line of its own:
+
+    Task 1: transform failed (connection refused by 127.0.0.1:10000); kept the poem as it was
+
+The request and the reply are netstrings (:mod:`coro.netstring`), so a reply cut short by a
+connection that closes early is told apart from a whole one: a poem's end is no longer the
+connection's end.
+
+    python -m coro.transform_client --transform-server [HOST:]PORT [--transform NAME]
+                                    [--timeout SECONDS] [--save DIR] [--timeline] [HOST:]PORT ...
+"""
+
+import argparse
+import errno
+import re
+import sys
+
+from coro import cli, multiplexer, tcp
+from coro.deferred import Deferred
+from coro.deferred_client import get_poetry
+from coro.netstring import NetstringDecoder, NetstringError, encode
+from coro.protocol import ClientFactory, ConnectionDone, Protocol
+from coro.reactor import Reactor
+from coro.trace import Event
+
+#: The longest reply accepted, in bytes. A transformed poem may be longer than the poem
+#: (``ß`` upper-cased is ``SS``), so this is well above the server's 1 MiB request limit.
+MAX_REPLY = 4 << 20
+
+
+class TransformError(Exception):
+    """The transform server replied with an error; the message is the server's."""
+
+
+class BadReply(Exception):
+    """No whole reply came back: it was cut short, or it was not a reply at all."""
+
+
+def read_reply(reply):
+    """The transformed poem in a reply (the payload of its netstring).
+
+    >>> from coro.transform_client import read_reply
+    >>> read_reply(b"ok.a poem")
+    b'a poem'
+    >>> read_reply(b"error.unknown transform 'x'")
+    Traceback (most recent call last):
+      ...
+    coro.transform_client.TransformError: unknown transform 'x'
+
+    Raises:
+        TransformError: for an ``error.`` reply.
+        BadReply: for a reply that is neither ``ok.`` nor ``error.``.
+    """
+    status, dot, rest = reply.partition(b".")
+    if dot and status == b"ok":
+        return rest
+    if dot and status == b"error":
+        raise TransformError(rest.decode("utf-8", errors="replace"))
+    raise BadReply(f"not a reply: {reply[:40]!r}")
+
+
+class TransformClientProtocol(Protocol):
+    """Sends one request, reads one reply, and tells the factory how it went, once.
+
+    A reply is whole only once the decoder has its closing comma: a connection that ends
+    before that is a failure, however cleanly it ends. Until then a timer runs that gives
+    up on a server that stays silent.
+    """
+
+    def __init__(self):
+        self.decoder = None
+        self.outcome = None  # the transformed poem, or an exception saying why there is none
+        self.timer = None
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self.decoder = NetstringDecoder(self.factory.max_reply)
+        transport.write(encode(self.factory.request))
+        self.restart_timer()
+
+    def data_received(self, data):
+        if self.outcome is not None:
+            return  # the reply is in; anything after it is not ours to read
+        self.restart_timer()
+        try:
+            replies = self.decoder.feed(data)
+        except NetstringError as exc:
+            if not exc.messages:
+                self.finish(BadReply(f"the reply is not a netstring: {exc}"))
+                return
+            replies = exc.messages  # a whole reply before the bad byte is still the reply
+        if replies:
+            try:
+                self.finish(read_reply(replies[0]))
+            except (TransformError, BadReply) as exc:
+                self.finish(exc)
+
+    def finish(self, outcome):
+        self.outcome = outcome
+        self.timer.cancel()
+        self.transport.lose_connection()
+
+    def connection_lost(self, reason):
+        self.timer.cancel()
+        if self.outcome is None:
+            self.outcome = self.cut_short() if isinstance(reason, ConnectionDone) else reason
+        self.factory.fire(self.outcome)
+
+    def cut_short(self):
+        """Why a connection that closed cleanly before the whole reply is still a failure."""
+        got = self.decoder.buffered
+        if not got:
+            return BadReply("the server closed the connection without a reply")
+        return BadReply(f"the reply was cut short: the connection closed after {got} bytes "
+                        f"of it")
+
+    def restart_timer(self):
+        """Give up if the server sends nothing for ``timeout`` seconds from now."""
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.factory.reactor.call_later(self.factory.timeout, self.time_out)
+
+    def time_out(self):
+        self.outcome = TimeoutError(errno.ETIMEDOUT, "timed out")
+        self.transport.abort_connection()
+
+
+class TransformClientFactory(ClientFactory):
+    """Makes the protocol of one request and fires :attr:`deferred` with its outcome.
+
+    As in chapter 11, the Deferred is fired once: the factory lets go of it as it fires
+    it, and a report that comes after a cancel finds nothing to fire.
+    """
+
+    protocol = TransformClientProtocol
+
+    def __init__(self, reactor, request, *, timeout, max_reply=MAX_REPLY):
+        super().__init__()
+        self.reactor = reactor
+        self.request = request
+        self.timeout = timeout
+        self.max_reply = max_reply
+        self.connector = None
+        self.connection = None
+        self.deferred = Deferred(canceller=self.cancel)
+
+    def build_protocol(self, address):
+        self.connection = super().build_protocol(address)
+        return self.connection
+
+    def client_connection_failed(self, connector, reason):
+        self.fire(reason)
+
+    def fire(self, outcome):
+        """Fire the Deferred with a poem (bytes) or a failure (an exception)."""
+        d, self.deferred = self.deferred, None
+        if d is None:
+            return  # cancelled: the Deferred has failed with CancelledError already
+        if isinstance(outcome, BaseException):
+            d.errback(outcome)
+        else:
+            d.callback(outcome)
+
+    def cancel(self, d):
+        """The canceller: stop the request; ``cancel`` then fails the Deferred."""
+        self.deferred = None
+        if self.connection is not None:
+            self.connection.transport.abort_connection()
+        elif self.connector is not None:
+            self.connector.cancel()
+
+
+_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def transform(reactor, host, port, name, poem, *, timeout=10.0, max_reply=MAX_REPLY):
+    """Have the transform server at ``host:port`` apply the transform ``name`` to ``poem``.
+
+    Args:
+        name: The transform's name (ASCII letters, digits, ``_`` and ``-``).
+        poem: The poem's bytes.
+        timeout: Give up when the server sends nothing for this many seconds.
+        max_reply: The longest reply accepted, in bytes.
+
+    Returns:
+        A Deferred that fires with the transformed poem's bytes, or fails with
+        :exc:`TransformError` (the server replied with an error), :exc:`BadReply` (no
+        whole reply came) or the connection's error (refused, reset, :exc:`TimeoutError`).
+
+    Raises:
+        ValueError: ``name`` is not a transform's name.
+    """
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"not a transform name: {name!r}")
+    factory = TransformClientFactory(reactor, name.encode("ascii") + b"." + poem,
+                                     timeout=timeout, max_reply=max_reply)
+    factory.connector = tcp.connect(reactor, host, port, factory, timeout=timeout)
+    return factory.deferred
+
+
+def get_transformed_poem(reactor, address, transformer, name, *, timeout, trace, task, warn):
+    """Download the poem at ``address``, then have it transformed, or keep it as it was.
+
+    Args:
+        transformer: The transform server's ``(host, port)``.
+        name: The transform to ask for.
+        warn: Called as ``warn(task, exception)`` when the transform fails.
+
+    Returns:
+        A Deferred that fires with the poem, transformed or as it was, or fails with the
+        download's error.
+    """
+
+    def transform_it(poem):
+        d = transform(reactor, *transformer, name, poem, timeout=timeout)
+        d.add_errback(keep_it_as_it_was, poem)
+        return d  # a Deferred: the outer chain waits for it, then goes on with its result
+
+    def keep_it_as_it_was(failure, poem):
+        failure.trap(TransformError, BadReply, OSError)  # anything else is a bug: passed on
+        warn(task, failure.value)
+        return poem  # back on the success path, with the poem as it was
+
+    d = get_poetry(reactor, *address, timeout=timeout, trace=trace, task=task)
+    d.add_callback(transform_it)
+    return d
+
+
+def describe_transform_failure(error, transformer, timeout):
+    """Say in a few words why a transform failed.
+
+    >>> from coro.transform_client import describe_transform_failure, TransformError
+    >>> describe_transform_failure(TransformError("unknown transform 'x'"), ("127.0.0.1", 1), 10)
+    "127.0.0.1:1 replied: unknown transform 'x'"
+    """
+    if isinstance(error, TransformError):
+        return f"{transformer[0]}:{transformer[1]} replied: {error}"
+    return cli.describe(error, transformer, timeout)
+
+
+def download_all(addresses, *, timeout, trace, done, transform_server, transform_name,
+                 backend=None):
+    """Download the poems at the same time and have each transformed as it arrives."""
+    remaining = len(addresses)
+    stopping = False
+
+    def warn(task, error):
+        if not stopping:  # closing after Ctrl-C cuts the transforms short: no news
+            reason = describe_transform_failure(error, transform_server, timeout)
+            print(f"Task {task}: transform failed ({reason}); kept the poem as it was",
+                  flush=True)
+
+    def got_poem(poem, task):
+        if not stopping:
+            done(task, poem=poem)
+
+    def poem_failed(failure, task):
+        if not stopping:
+            done(task, error=failure.value)
+
+    def one_less(result):
+        nonlocal remaining
+        remaining -= 1
+        if not remaining:
+            reactor.stop()
+        return result  # a failure of got_poem or poem_failed goes on, to be reported
+
+    with Reactor(multiplexer.create(backend)) as reactor:
+        for task, address in enumerate(addresses, start=1):
+            trace.record(task, Event.START)
+            d = get_transformed_poem(reactor, address, transform_server, transform_name,
+                                     timeout=timeout, trace=trace, task=task, warn=warn)
+            d.add_callbacks(got_poem, poem_failed, callback_args=(task,),
+                            errback_args=(task,))
+            d.add_both(one_less)
+        try:
+            reactor.run()
+        finally:
+            stopping = True
+    if reactor.stopped_by:
+        raise KeyboardInterrupt
+
+
+def _transform_name(text):
+    if not _NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"a transform name is ASCII letters, digits, '_' and '-', not {text!r}")
+    return text
+
+
+def main(argv=None):
+    """Run the client; return the exit status."""
+    return cli.main(download_all, argv, prog="python -m coro.transform_client",
+                    description=__doc__.split("\n\n")[0], stage_options=[
+                        (("--transform-server",),
+                         {"type": cli.parse_address, "required": True, "metavar": "[HOST:]PORT",
+                          "help": "the transformation server (host: 127.0.0.1)"}),
+                        (("--transform",),
+                         {"type": _transform_name, "default": "cummingsify",
+                          "dest": "transform_name", "metavar": "NAME",
+                          "help": "the transform to ask for (default: %(default)s)"}),
+                    ])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
