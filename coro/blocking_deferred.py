@@ -32,8 +32,11 @@ from coro.deferred import fail, maybe_deferred, succeed
 from coro.deferred_client import get_poetry
 from coro.reactor import Reactor
 
+#: Seconds between two ticks.
 INTERVAL = 0.1
+#: Seconds from the start to the download, half-way between two ticks.
 START_AFTER = 0.35
+#: Ticks after the download has ended, before the reactor stops.
 TICKS_AFTER = 3
 
 

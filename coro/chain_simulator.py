@@ -39,8 +39,10 @@ from dataclasses import dataclass, field
 from coro.deferred import Deferred
 from coro.failure import Failure
 
+#: What one side of a stage can do.
 ACTIONS = ("ok", "raise", "pass", "defer-ok", "defer-fail")
 SIDES = ("callback", "errback")
+#: The longest chain drawn.
 MAX_STAGES = 99
 FIRST_VALUE = "poem"
 
