@@ -61,6 +61,12 @@ CHAPTERS = (
                         "[HOST:]PORT ..."),
         Stage("server", "python -m poetry_server.protocol_server POEM ..."),
     )),
+    Chapter(11, "Deferreds", (
+        Stage("client", "python -m coro.deferred_client [HOST:]PORT ..."),
+        Stage("demo", "python -m coro.chain_simulator [--fire callback|errback] "
+                      "CALLBACK/ERRBACK ..."),
+        Stage("demo", "python -m coro.blocking_deferred [--timeout SECONDS] [HOST:]PORT"),
+    )),
 )
 
 

@@ -140,8 +140,8 @@ class Deferred:
         Returns:
             This Deferred, so that calls can be chained.
         """
-        for fn in (callback, errback):
-            if fn is not None and not callable(fn):
+        for fn in (callback, errback or _pass):
+            if not callable(fn):
                 raise TypeError(f"a stage of a Deferred must be callable, not {fn!r}")
         self._stages.append(((callback, callback_args, callback_kwargs or {}),
                              (errback or _pass, errback_args, errback_kwargs or {})))

@@ -84,6 +84,8 @@ def test_a_deferred_cannot_be_fired_with_a_deferred():
 def test_stages_must_be_callable():
     with pytest.raises(TypeError, match="must be callable"):
         Deferred().add_callback("print")
+    with pytest.raises(TypeError, match="must be callable, not None"):
+        Deferred().add_callbacks(None, None)
 
 
 def test_an_error_skips_callbacks_until_an_errback():
