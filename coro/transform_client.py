@@ -32,8 +32,9 @@ from coro.protocol import ClientFactory, ConnectionDone, Protocol
 from coro.reactor import Reactor
 from coro.trace import Event
 
-#: The longest reply accepted, in bytes. A transformed poem may be longer than the poem
-#: (``ß`` upper-cased is ``SS``), so this is well above the server's 1 MiB request limit.
+#: The longest reply accepted, in bytes. A transformed poem may have more bytes than the
+#: poem (upper-casing ``ΐ`` turns 2 bytes into 6), so this is well above the server's
+#: 1 MiB request limit.
 MAX_REPLY = 4 << 20
 
 
@@ -111,17 +112,19 @@ class TransformClientProtocol(Protocol):
 
     def connection_lost(self, reason):
         self.timer.cancel()
-        if self.outcome is None:
-            self.outcome = self.cut_short() if isinstance(reason, ConnectionDone) else reason
+        if self.outcome is None and isinstance(reason, ConnectionDone):
+            self.outcome = self.cut_short()  # a clean end, but before the whole reply
+        elif self.outcome is None:
+            self.outcome = reason
         self.factory.fire(self.outcome)
 
     def cut_short(self):
-        """Why a connection that closed cleanly before the whole reply is still a failure."""
+        """Why a connection that closed cleanly before the end of the reply failed."""
         got = self.decoder.buffered
         if not got:
             return BadReply("the server closed the connection without a reply")
-        return BadReply(f"the reply was cut short: the connection closed after {got} bytes "
-                        f"of it")
+        return BadReply(f"the reply was cut short: the connection closed after "
+                        f"{got} bytes of it")
 
     def restart_timer(self):
         """Give up if the server sends nothing for ``timeout`` seconds from now."""
@@ -135,7 +138,7 @@ class TransformClientProtocol(Protocol):
 
 
 class TransformClientFactory(ClientFactory):
-    """Makes the protocol of one request and fires :attr:`deferred` with its outcome.
+    """Makes the protocol of one request and fires ``deferred`` with its outcome.
 
     As in chapter 11, the Deferred is fired once: the factory lets go of it as it fires
     it, and a report that comes after a cancel finds nothing to fire.
@@ -183,7 +186,7 @@ _NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def transform(reactor, host, port, name, poem, *, timeout=10.0, max_reply=MAX_REPLY):
-    """Have the transform server at ``host:port`` apply the transform ``name`` to ``poem``.
+    """Ask the transform server at ``host:port`` to apply transform ``name`` to ``poem``.
 
     Args:
         name: The transform's name (ASCII letters, digits, ``_`` and ``-``).
@@ -194,7 +197,8 @@ def transform(reactor, host, port, name, poem, *, timeout=10.0, max_reply=MAX_RE
     Returns:
         A Deferred that fires with the transformed poem's bytes, or fails with
         :exc:`TransformError` (the server replied with an error), :exc:`BadReply` (no
-        whole reply came) or the connection's error (refused, reset, :exc:`TimeoutError`).
+        whole reply came) or the connection's error (refused, reset,
+        :exc:`TimeoutError`).
 
     Raises:
         ValueError: ``name`` is not a transform's name.
@@ -207,8 +211,9 @@ def transform(reactor, host, port, name, poem, *, timeout=10.0, max_reply=MAX_RE
     return factory.deferred
 
 
-def get_transformed_poem(reactor, address, transformer, name, *, timeout, trace, task, warn):
-    """Download the poem at ``address``, then have it transformed, or keep it as it was.
+def get_transformed_poem(reactor, address, transformer, name, *,
+                         timeout, trace, task, warn):
+    """Download the poem at ``address``, then have it transformed, or keep it as is.
 
     Args:
         transformer: The transform server's ``(host, port)``.
@@ -216,17 +221,18 @@ def get_transformed_poem(reactor, address, transformer, name, *, timeout, trace,
         warn: Called as ``warn(task, exception)`` when the transform fails.
 
     Returns:
-        A Deferred that fires with the poem, transformed or as it was, or fails with the
-        download's error.
+        A Deferred that fires with the poem, transformed or as it was, or fails
+        with the download's error.
     """
 
     def transform_it(poem):
         d = transform(reactor, *transformer, name, poem, timeout=timeout)
         d.add_errback(keep_it_as_it_was, poem)
-        return d  # a Deferred: the outer chain waits for it, then goes on with its result
+        return d  # a Deferred: the outer chain waits for it
 
     def keep_it_as_it_was(failure, poem):
-        failure.trap(TransformError, BadReply, OSError)  # anything else is a bug: passed on
+        # Anything else is a bug: trap() raises it again, and the task fails with it.
+        failure.trap(TransformError, BadReply, OSError)
         warn(task, failure.value)
         return poem  # back on the success path, with the poem as it was
 

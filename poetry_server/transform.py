@@ -3,7 +3,7 @@
 A transform takes a poem's bytes and returns new bytes. Poems are UTF-8 text, so each
 transform decodes the whole poem once, changes the text, and encodes the result: a Chinese
 character is one character to a transform, never three bytes, and upper-casing the German
-``ß`` gives ``SS``, which is longer than what came in.
+``ß`` gives two letters, ``SS``, for one.
 
 The server looks a request's transform name up in :data:`TRANSFORMS` and nowhere else. A
 name that comes from the network is never turned into code: ``getattr(module, name)``

@@ -52,12 +52,12 @@ def find_transform(request, transforms):
         ``(name, function, poem)``.
 
     Raises:
-        BadRequest: the payload has no dot, or names a transform not in ``transforms``.
+        BadRequest: the payload has no dot, or names no transform of ``transforms``.
     """
     name, dot, poem = request.partition(b".")
     if not dot:
         raise BadRequest("a request is <transform>.<poem>, and this one has no '.'")
-    # Shown as ASCII; a name with other bytes shows them escaped, and matches no transform.
+    # As ASCII; other bytes are shown escaped, and such a name matches no transform.
     shown = name.decode("ascii", errors="backslashreplace")
     if shown not in transforms:
         if len(shown) > 40:
@@ -103,7 +103,7 @@ class TransformProtocol(Protocol):
         try:
             requests = self.decoder.feed(data)
         except NetstringError as exc:
-            # A whole request before the bad byte is still a request: it gets its answer.
+            # A whole request before the bad byte is still a request, and is answered.
             requests = exc.messages
             if not requests:
                 self.reply(error(f"not a netstring request: {exc}"))
@@ -119,8 +119,10 @@ class TransformProtocol(Protocol):
             return ok(transform(poem))
         except (BadRequest, NotText) as exc:
             return error(str(exc))
-        except Exception as exc:  # a bug in a transform: reported with its traceback, answered
-            self.factory.reactor.report_error(exc, f"transform {name!r} for {self.client}")
+        except Exception as exc:
+            # A bug in the transform: reported with its traceback, and answered.
+            where = f"transform {name!r} for {self.client}"
+            self.factory.reactor.report_error(exc, where)
             return error(f"the {name} transform failed: {type(exc).__name__}: {exc}")
 
     def eof_received(self):
@@ -131,7 +133,7 @@ class TransformProtocol(Protocol):
         return False  # close once the reply is sent
 
     def reply(self, message):
-        """Write the one reply, then half-close: the client sees the reply, then the end."""
+        """Write the one reply, then half-close: the client gets the reply, then the end."""
         if message.startswith(b"error."):
             self.factory.tell(self.client, "got an error reply: "
                               + message[6:200].decode(errors="replace"))

@@ -234,13 +234,13 @@ def test_a_clean_close_cuts_a_poem_unnoticed_but_not_a_reply(reactor):
         socks[0].sendall((encode(b"ok." + poem))[:500])
         socks[0].shutdown(socket.SHUT_WR)
 
-    with ScriptedServer(half_a_poem) as poetry, ScriptedServer(half_a_reply) as transformer:
+    with ScriptedServer(half_a_poem) as poetry, ScriptedServer(half_a_reply) as service:
         downloaded = outcome_of(get_poetry(reactor, *poetry.address))
-        transformed = outcome_of(transform(reactor, *transformer.address, "upper", poem))
+        transformed = outcome_of(transform(reactor, *service.address, "upper", poem))
         run_until(reactor, lambda: downloaded and transformed)
     assert downloaded == [("poem", poem[:500])]  # looks like a whole poem
-    assert transformed == [(BadReply, "the reply was cut short: the connection closed after "
-                                      "500 bytes of it")]
+    assert transformed == [(BadReply, "the reply was cut short: the connection "
+                                      "closed after 500 bytes of it")]
 
 
 # -- the command line ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 a client can make answered with an error reply, while the other clients are served."""
 
 import contextlib
+import shutil
 import signal
 import socket
 import subprocess
@@ -116,7 +117,7 @@ def test_each_transform_works_on_text_not_bytes(server, reactor, name, expected,
         == b"ok." + expected(text).encode()
 
 
-def test_upper_case_can_make_a_poem_longer(server, reactor):
+def test_upper_case_works_on_characters(server, reactor):
     _, address = server
     assert exchange(reactor, address, request("upper", "Daß".encode())) == b"ok.DASS"
 
@@ -352,16 +353,26 @@ def test_the_command_line_server_announces_its_transforms_and_serves():
             == b"16:ok.hello, world!,"
 
 
+@pytest.mark.skipif(shutil.which("nc") is None, reason="no nc on this machine")
+def test_nc_is_a_client():
+    # The book's build plays nc itself (it may have none); where nc exists, the real one
+    # must get the same reply.
+    with spawn_transform_server() as (host, port):
+        result = subprocess.run(["nc", host, str(port)], input=b"25:cummingsify.HELLO, WORLD!,",
+                                capture_output=True, timeout=30)
+    assert result.stdout == b"16:ok.hello, world!,"
+
+
 def test_a_client_that_sends_on_after_an_error_still_gets_the_reply():
-    # The client sends a whole 4 MiB body after a length over the limit. Closing at once,
-    # with that body unread, would make the server's kernel reset the connection, and the
-    # reset would destroy the reply before the client read it. The server half-closes
-    # instead and reads and drops the rest, so the client gets its reply.
+    # The client sends a whole 4 MiB body after a length over the limit. Closing at
+    # once, with that body unread, would make the server's kernel reset the connection,
+    # and the reset would destroy the reply before the client read it. The server
+    # half-closes instead, and reads and drops the rest: the client gets its reply.
     body = b"x" * (4 << 20)
     with spawn_transform_server("--max-length", "1000") as address:
         reply = blocking_exchange(address, b"%d:" % len(body) + body + b",")
-    assert reply == encode(b"error.not a netstring request: netstring length 4194... is over "
-                           b"the limit of 1000 bytes")
+    assert reply == encode(b"error.not a netstring request: netstring length 4194... "
+                           b"is over the limit of 1000 bytes")
 
 
 @pytest.mark.parametrize("args, message", [
