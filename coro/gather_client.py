@@ -47,8 +47,9 @@ def download_all(addresses, *, timeout, trace, done, deadline=None, backend=None
 
     def poem_failed(failure, task):
         error = failure.value
-        if failure.check(CancelledError):  # only the deadline cancels a download here
-            error = CancelledError(f"cancelled: the run's deadline of {deadline:g}s passed")
+        if failure.check(CancelledError):  # only the deadline cancels a download
+            error = CancelledError(
+                f"cancelled: the run's deadline of {deadline:g}s passed")
         if not stopping:
             done(task, error=error)
 
@@ -64,8 +65,8 @@ def download_all(addresses, *, timeout, trace, done, deadline=None, backend=None
         # consumed here: a Failure that reaches the list is a bug in got_poem or
         # poem_failed, and it stays on its Deferred to be reported.
         everything = DeferredList(downloads)
-        if deadline is not None:
-            everything.add_timeout(deadline, reactor)  # then cancel it: each download too
+        if deadline is not None:  # then cancel the list, and so each download in it
+            everything.add_timeout(deadline, reactor)
         everything.add_callback(lambda results: reactor.stop())
         try:
             reactor.run()
