@@ -11,7 +11,8 @@ handling of one Deferred by many parties:
   upstream connection at all;
 - a download that fails fails every client waiting for it, and is not cached: the
   next client tries again;
-- when the last client waiting for a download hangs up, the download is cancelled.
+- when the last client waiting for a download hangs up (closes or resets its
+  connection), the download is cancelled.
 
 The slow poetry protocol has no way to say "error": a client takes a clean close for
 the end of the poem, so closing cleanly with nothing sent would hand it an empty
@@ -20,7 +21,8 @@ client sees as a failure. It sends the poem in one write, since a poem is a few
 kilobytes; what the socket does not take at once waits in the transport, and a
 client that takes nothing for ``--idle-timeout`` seconds is dropped.
 
-What it still lacks: the cache never expires, and it holds one poem, of one server.
+What it still lacks: the cache never expires, it holds one poem, of one server,
+and it takes a poem of any size from upstream.
 
     python -m poetry_server.proxy [--iface HOST] [--port PORT] [--idle-timeout SECONDS]
                                   [HOST:]PORT
