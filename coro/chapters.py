@@ -67,6 +67,10 @@ CHAPTERS = (
                       "CALLBACK/ERRBACK ..."),
         Stage("demo", "python -m coro.blocking_deferred [--timeout SECONDS] [HOST:]PORT"),
     )),
+    Chapter(13, "Deferreds en masse", (
+        Stage("client", "python -m coro.gather_client [--deadline SECONDS] [HOST:]PORT ..."),
+        Stage("server", "python -m poetry_server.proxy [--idle-timeout SECONDS] [HOST:]PORT"),
+    )),
 )
 
 

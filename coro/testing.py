@@ -63,6 +63,9 @@ class MemoryTransport:
     def abort_connection(self):
         self._lose(ConnectionAbortedError(errno.ECONNABORTED, "connection aborted"))
 
+    def reset_connection(self):
+        self._lose(ConnectionResetError(errno.ECONNRESET, "connection reset"))
+
     def pause_producing(self):
         self.reading = False
 

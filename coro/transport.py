@@ -11,6 +11,7 @@ escape into the reactor.
 import enum
 import errno
 import socket
+import struct
 
 from coro.multiplexer import TooManyDescriptors
 from coro.protocol import ConnectionDone
@@ -153,6 +154,18 @@ class Transport:
     def abort_connection(self):
         """Close the connection now, throwing away what is still buffered."""
         self._lost(ConnectionAbortedError(errno.ECONNABORTED, "connection aborted"))
+
+    def reset_connection(self):
+        """Close the connection now with a TCP reset, so that the peer sees an error.
+
+        A plain close tells the peer "that is all"; where the end of the connection
+        marks the end of the data (a slow poetry server), only a reset says
+        "something went wrong". ``SO_LINGER`` on, with a linger time of zero, makes
+        closing the socket send RST instead of FIN.
+        """
+        if not self.disconnected:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self._lost(ConnectionResetError(errno.ECONNRESET, "connection reset"))
 
     def _finish_ending(self):
         if self._ending is Ending.LOSE_CONNECTION or self._eof_received:

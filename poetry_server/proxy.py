@@ -29,8 +29,6 @@ and it takes a poem of any size from upstream.
 """
 
 import argparse
-import socket
-import struct
 import sys
 
 from coro.cli import describe, parse_address
@@ -126,7 +124,7 @@ class PoemProxyProtocol(Protocol):
             failure.trap(CancelledError)
             return
         self.waiting = None
-        reset_connection(self.transport)
+        self.transport.reset_connection()
 
     def connection_lost(self, reason):
         self.set_timer(None)
@@ -159,18 +157,6 @@ class PoemProxyProtocol(Protocol):
         if self.timer is not None:
             self.timer.cancel()
         self.timer = None if delay is None else self.factory.reactor.call_later(delay, fn)
-
-
-def reset_connection(transport):
-    """End a connection with a TCP reset instead of an orderly close.
-
-    With ``SO_LINGER`` on and a linger time of zero, closing a socket sends RST.
-    """
-    if transport.disconnected:
-        return
-    # The transport has no public way to reset; this reaches into its socket.
-    transport._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort_connection()
 
 
 class PoemProxyFactory(Factory):

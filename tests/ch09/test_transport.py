@@ -366,6 +366,23 @@ def test_abort_drops_the_buffer_and_closing_the_reactor_ends_every_connection(er
     assert sorted(trace).count(("client1", "lost")) == 1
 
 
+def test_reset_connection_ends_with_a_reset_that_the_peer_sees_as_an_error(reactor):
+    protocol = Recorder([], "p")
+    with socket.create_server(("127.0.0.1", 0)) as listener, \
+            socket.create_connection(listener.getsockname()) as right:
+        left, _ = listener.accept()
+        transport = Transport(reactor, left, protocol)
+        transport.start()
+        transport.write(b"half a po")
+        transport.reset_connection()
+        transport.reset_connection()  # once ended, it stays ended
+        run_until(reactor, lambda: protocol.reason is not None)
+        assert isinstance(protocol.reason, ConnectionResetError)
+        with pytest.raises(ConnectionResetError):
+            while right.recv(100):
+                pass
+
+
 def test_writes_must_be_bytes_and_come_before_the_close(fake_reactor):
     left, right = socket.socketpair()
     protocol = Recorder([], "p")
