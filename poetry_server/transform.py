@@ -60,8 +60,8 @@ def reverse(text):
     return "\n".join(reversed(lines)) + end
 
 
-#: The transforms a client may ask for, by name. Read-only: the server cannot be talked
-#: into adding one, and a test that needs another (one that fails) passes its own table.
+#: The transforms a client may ask for, by name. The table is read-only (the server cannot
+#: be talked into adding one); a test that needs another transform passes its own table.
 TRANSFORMS = types.MappingProxyType({
     "cummingsify": cummingsify,
     "reverse": reverse,

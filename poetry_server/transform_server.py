@@ -188,18 +188,18 @@ class TransformServerFactory(Factory):
 
     Args:
         reactor: The reactor the timers run on.
-        transforms: ``{name: function}``; the fixed :data:`~poetry_server.transform.TRANSFORMS`
-            unless a test passes its own.
+        transforms: ``{name: function}``; by default (None) the fixed table,
+            :data:`~poetry_server.transform.TRANSFORMS`. A test may pass its own.
         idle_timeout: Seconds a client may stay silent (and may take to close after
             its reply).
         max_length: The longest request payload accepted, in bytes.
     """
 
-    def __init__(self, reactor, transforms=TRANSFORMS, *, idle_timeout=60.0,
+    def __init__(self, reactor, transforms=None, *, idle_timeout=60.0,
                  max_length=DEFAULT_MAX_LENGTH):
         super().__init__()
         self.reactor = reactor
-        self.transforms = transforms
+        self.transforms = TRANSFORMS if transforms is None else transforms
         self.idle_timeout = idle_timeout
         self.max_length = max_length
         self.connections = 0
