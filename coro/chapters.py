@@ -67,6 +67,12 @@ CHAPTERS = (
                       "CALLBACK/ERRBACK ..."),
         Stage("demo", "python -m coro.blocking_deferred [--timeout SECONDS] [HOST:]PORT"),
     )),
+    Chapter(12, "A poetry transformation service", (
+        Stage("server", "python -m poetry_server.transform_server [--idle-timeout SECONDS] "
+                        "[--max-length BYTES]"),
+        Stage("client", "python -m coro.transform_client --transform-server [HOST:]PORT "
+                        "[--transform NAME] [HOST:]PORT ..."),
+    )),
     Chapter(13, "Deferreds en masse", (
         Stage("client", "python -m coro.gather_client [--deadline SECONDS] [HOST:]PORT ..."),
         Stage("server", "python -m poetry_server.proxy [--idle-timeout SECONDS] [HOST:]PORT"),

@@ -26,7 +26,7 @@ from coro.trace import Event, Trace
 
 
 class PoetryClientFactory(ClientFactory):
-    """Makes the protocol of one download and fires :attr:`deferred` with its outcome.
+    """Makes the protocol of one download and fires ``deferred`` with its outcome.
 
     The Deferred is fired once: the factory lets go of it as it fires it, and a
     report that comes after that (a connection lost after a cancel) finds nothing
