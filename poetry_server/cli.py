@@ -48,7 +48,8 @@ def seconds(text):
     return value
 
 
-def _whole(low, high=None):
+def whole(low, high=None):
+    """An argparse type: a whole number from ``low`` to ``high`` (no upper bound if None)."""
     def convert(text):
         try:
             value = int(text)
@@ -72,12 +73,12 @@ def make_parser(prog, description, *, many_poems=True):
     )
     parser.add_argument("--iface", default="127.0.0.1", metavar="HOST",
                         help="interface to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=_whole(0, 65535), default=0,
+    parser.add_argument("--port", type=whole(0, 65535), default=0,
                         help="port of the first poem; the next poems take the ports "
                              "after it (default: 0, any free port)")
     parser.add_argument("--delay", type=_delay, default=0.7, metavar="SECONDS",
                         help="seconds between two chunks (default: 0.7)")
-    parser.add_argument("--num-bytes", type=_whole(1), default=10, metavar="N",
+    parser.add_argument("--num-bytes", type=whole(1), default=10, metavar="N",
                         help="bytes in each chunk (default: 10)")
     parser.add_argument("poems", nargs="+" if many_poems else 1, metavar="POEM",
                         help="the poem to serve" + (", one port each" if many_poems else ""))
@@ -101,6 +102,20 @@ def parse_args(parser, argv):
     except PoemError as exc:
         raise UsageError(str(exc)) from None
     return options, poems
+
+
+def service_parser(prog, description, *, idle_help, epilog=None):
+    """The argument parser of a server that serves no poem of its own (the transformation
+    service, the proxy): ``--iface``, ``--port`` and ``--idle-timeout``, as the poetry
+    servers have them. The caller adds what is particular to it."""
+    parser = _Parser(prog=prog, description=description, epilog=epilog)
+    parser.add_argument("--iface", default="127.0.0.1", metavar="HOST",
+                        help="interface to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=whole(0, 65535), default=0,
+                        help="port to listen on (default: 0, any free port)")
+    parser.add_argument("--idle-timeout", type=seconds, default=60.0, metavar="SECONDS",
+                        help=idle_help)
+    return parser
 
 
 def listen(iface, port, backlog=128):

@@ -28,7 +28,6 @@ and it takes a poem of any size from upstream.
                                   [HOST:]PORT
 """
 
-import argparse
 import sys
 
 from coro.cli import describe, parse_address
@@ -217,27 +216,12 @@ def serve(reactor, listener, upstream, *, idle_timeout):
                     PoemProxyFactory(reactor, upstream, idle_timeout=idle_timeout))
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise cli.UsageError(message)
-
-
-def _port(text):
-    if not text.isdigit() or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 65535, not {text!r}")
-    return int(text)
-
-
 def make_parser(prog):
     """The proxy's argument parser."""
-    parser = _Parser(prog=prog, description=__doc__.split("\n\n")[0])
-    parser.add_argument("--iface", default="127.0.0.1", metavar="HOST",
-                        help="interface to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=_port, default=0,
-                        help="port to listen on (default: 0, any free port)")
-    parser.add_argument("--idle-timeout", type=cli.seconds, default=60.0, metavar="SECONDS",
-                        help="give up on an upstream server that sends nothing, or a "
-                             "client that takes nothing, for this long (default: 60)")
+    parser = cli.service_parser(
+        prog, __doc__.split("\n\n")[0],
+        idle_help="give up on an upstream server that sends nothing, or a client that "
+                  "takes nothing, for this long (default: 60)")
     parser.add_argument("upstream", type=parse_address, metavar="[HOST:]PORT",
                         help="the slow poetry server whose poem to serve (host: 127.0.0.1)")
     return parser

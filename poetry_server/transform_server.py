@@ -26,7 +26,6 @@ up every other client; and the same poem is transformed again for every client t
                                              [--idle-timeout SECONDS] [--max-length BYTES]
 """
 
-import argparse
 import sys
 
 from coro.netstring import DEFAULT_MAX_LENGTH, NetstringDecoder, NetstringError, encode
@@ -215,32 +214,12 @@ class TransformServerFactory(Factory):
         print(f"client {client} {what}", file=sys.stderr, flush=True)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise cli.UsageError(message)
-
-
-def _whole(high):
-    def convert(text):
-        if not (text.isascii() and text.isdigit()) or int(text) > high:
-            raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {high}, "
-                                             f"not {text!r}")
-        return int(text)
-
-    return convert
-
-
 def make_parser(prog):
     """The server's argument parser."""
-    parser = _Parser(prog=prog, description=__doc__.split("\n\n")[0],
-                     epilog=f"Transforms: {', '.join(TRANSFORMS)}.")
-    parser.add_argument("--iface", default="127.0.0.1", metavar="HOST",
-                        help="interface to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=_whole(65535), default=0,
-                        help="port to listen on (default: 0, any free port)")
-    parser.add_argument("--idle-timeout", type=cli.seconds, default=60.0, metavar="SECONDS",
-                        help="answer (or drop) a client silent for this long (default: 60)")
-    parser.add_argument("--max-length", type=_whole(1 << 30), default=DEFAULT_MAX_LENGTH,
+    parser = cli.service_parser(
+        prog, __doc__.split("\n\n")[0], epilog=f"Transforms: {', '.join(TRANSFORMS)}.",
+        idle_help="answer (or drop) a client silent for this long (default: 60)")
+    parser.add_argument("--max-length", type=cli.whole(0, 1 << 30), default=DEFAULT_MAX_LENGTH,
                         metavar="BYTES", help="the longest request accepted "
                                               f"(default: {DEFAULT_MAX_LENGTH})")
     return parser
