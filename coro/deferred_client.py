@@ -25,13 +25,50 @@ from coro.reactor import Reactor
 from coro.trace import Event, Trace
 
 
-class PoetryClientFactory(ClientFactory):
-    """Makes the protocol of one download and fires ``deferred`` with its outcome.
+class DeferredClientFactory(ClientFactory):
+    """A client factory whose outcome is a Deferred: :attr:`deferred`, fired once.
 
-    The Deferred is fired once: the factory lets go of it as it fires it, and a
-    report that comes after that (a connection lost after a cancel) finds nothing
-    to fire.
+    The factory lets go of the Deferred as it fires it, so a report that comes after
+    that (a connection lost after a cancel) finds nothing to fire. Cancelling the
+    Deferred stops the work: it closes the connection, or stops connecting.
+    Subclasses decide when the work is done, and call :meth:`fire`.
     """
+
+    def __init__(self):
+        super().__init__()
+        self.connector = None
+        self.connection = None
+        self.deferred = Deferred(canceller=self.cancel_connection)
+
+    def build_protocol(self, address):
+        self.connection = super().build_protocol(address)
+        return self.connection
+
+    def client_connection_failed(self, connector, reason):
+        self.fire(reason)
+
+    def fire(self, outcome):
+        """Fire the Deferred with a result, or with a failure if ``outcome`` is an
+        exception."""
+        d, self.deferred = self.deferred, None
+        if d is None:
+            return  # cancelled: the Deferred has failed with CancelledError already
+        if isinstance(outcome, BaseException):
+            d.errback(outcome)
+        else:
+            d.callback(outcome)
+
+    def cancel_connection(self, d):
+        """The canceller: stop the work; ``cancel`` then fails the Deferred."""
+        self.deferred = None
+        if self.connection is not None:
+            self.connection.transport.abort_connection()
+        elif self.connector is not None:
+            self.connector.cancel()
+
+
+class PoetryClientFactory(DeferredClientFactory):
+    """Makes the protocol of one download, and fires ``deferred`` with the poem."""
 
     protocol = PoetryProtocol
 
@@ -41,40 +78,12 @@ class PoetryClientFactory(ClientFactory):
         self.task = task
         self.timeout = timeout
         self.trace = trace
-        self.connector = None
-        self.connection = None
-        self.deferred = Deferred(canceller=self.cancel_download)
-
-    def build_protocol(self, address):
-        self.connection = super().build_protocol(address)
-        return self.connection
 
     def poem_finished(self, poem):
         self.fire(poem)
 
     def poem_failed(self, reason):
         self.fire(reason)
-
-    def client_connection_failed(self, connector, reason):
-        self.fire(reason)
-
-    def fire(self, outcome):
-        """Fire the Deferred with a poem (bytes) or a failure (an exception)."""
-        d, self.deferred = self.deferred, None
-        if d is None:
-            return  # cancelled: the Deferred has failed with CancelledError already
-        if isinstance(outcome, BaseException):
-            d.errback(outcome)
-        else:
-            d.callback(outcome)
-
-    def cancel_download(self, d):
-        """The canceller: stop the download; ``cancel`` then fails the Deferred."""
-        self.deferred = None
-        if self.connection is not None:
-            self.connection.transport.abort_connection()
-        elif self.connector is not None:
-            self.connector.cancel()
 
 
 def get_poetry(reactor, host, port, *, timeout=10.0, trace=None, task=1):

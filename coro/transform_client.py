@@ -25,10 +25,9 @@ import re
 import sys
 
 from coro import cli, multiplexer, tcp
-from coro.deferred import Deferred
-from coro.deferred_client import get_poetry
+from coro.deferred_client import DeferredClientFactory, get_poetry
 from coro.netstring import NetstringDecoder, NetstringError, encode
-from coro.protocol import ClientFactory, ConnectionDone, Protocol
+from coro.protocol import ConnectionDone, Protocol
 from coro.reactor import Reactor
 from coro.trace import Event
 
@@ -137,12 +136,9 @@ class TransformClientProtocol(Protocol):
         self.transport.abort_connection()
 
 
-class TransformClientFactory(ClientFactory):
-    """Makes the protocol of one request and fires ``deferred`` with its outcome.
-
-    As in chapter 11, the Deferred is fired once: the factory lets go of it as it fires
-    it, and a report that comes after a cancel finds nothing to fire.
-    """
+class TransformClientFactory(DeferredClientFactory):
+    """Makes the protocol of one request and fires ``deferred`` with its outcome,
+    once, as chapter 11's poetry factory does."""
 
     protocol = TransformClientProtocol
 
@@ -152,34 +148,6 @@ class TransformClientFactory(ClientFactory):
         self.request = request
         self.timeout = timeout
         self.max_reply = max_reply
-        self.connector = None
-        self.connection = None
-        self.deferred = Deferred(canceller=self.cancel)
-
-    def build_protocol(self, address):
-        self.connection = super().build_protocol(address)
-        return self.connection
-
-    def client_connection_failed(self, connector, reason):
-        self.fire(reason)
-
-    def fire(self, outcome):
-        """Fire the Deferred with a poem (bytes) or a failure (an exception)."""
-        d, self.deferred = self.deferred, None
-        if d is None:
-            return  # cancelled: the Deferred has failed with CancelledError already
-        if isinstance(outcome, BaseException):
-            d.errback(outcome)
-        else:
-            d.callback(outcome)
-
-    def cancel(self, d):
-        """The canceller: stop the request; ``cancel`` then fails the Deferred."""
-        self.deferred = None
-        if self.connection is not None:
-            self.connection.transport.abort_connection()
-        elif self.connector is not None:
-            self.connector.cancel()
 
 
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
