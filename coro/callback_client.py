@@ -34,7 +34,7 @@ from coro.trace import Event, Trace
 class PoetryClientFactory(ClientFactory):
     """Makes the protocol of one download and calls back with how it ended.
 
-    Until the download ends, :attr:`outcome_handlers` holds the ``(callback, errback)``
+    Until the download ends, ``outcome_handlers`` holds the ``(callback, errback)``
     pair; :meth:`finish` takes it and leaves None, so at most one of the two is ever
     called, at most once. Every way a download can end leads to :meth:`finish`.
     """
