@@ -61,6 +61,9 @@ CHAPTERS = (
                         "[HOST:]PORT ..."),
         Stage("server", "python -m poetry_server.protocol_server POEM ..."),
     )),
+    Chapter(10, "Callbacks and errbacks", (
+        Stage("client", "python -m coro.callback_client [HOST:]PORT ..."),
+    )),
     Chapter(11, "Deferreds", (
         Stage("client", "python -m coro.deferred_client [HOST:]PORT ..."),
         Stage("demo", "python -m coro.chain_simulator [--fire callback|errback] "

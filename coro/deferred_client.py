@@ -26,7 +26,7 @@ from coro.trace import Event, Trace
 
 
 class DeferredClientFactory(ClientFactory):
-    """A client factory whose outcome is a Deferred: :attr:`deferred`, fired once.
+    """A client factory whose outcome is a Deferred, ``deferred``, fired once.
 
     The factory lets go of the Deferred as it fires it, so a report that comes after
     that (a connection lost after a cancel) finds nothing to fire. Cancelling the

@@ -98,10 +98,12 @@ def download_all(addresses, *, timeout, trace, done, backend=None):
         nonlocal remaining
         if stopping:
             return  # closing after Ctrl-C cuts the downloads short: that is no news
-        done(task, **outcome)
-        remaining -= 1
-        if not remaining:
-            reactor.stop()
+        try:
+            done(task, **outcome)
+        finally:  # even when done raises: else the count never reaches 0, and we hang
+            remaining -= 1
+            if not remaining:
+                reactor.stop()
 
     with Reactor(multiplexer.create(backend)) as reactor:
         try:
