@@ -12,7 +12,7 @@ import sys
 import threading
 
 from coro import cli
-from coro.trace import Event
+from coro.trace import Event, Trace
 from poetry_server import spawn
 from tests.support import (
     SUMMARY_LINE, TASK_LINE, ScriptedServer, assert_one_line_usage_error, catalogue_bytes,
@@ -194,3 +194,23 @@ def check_ctrl_c_closes_everything_and_exits_cleanly(module, connections, option
     assert client.returncode == 130
     assert err == "Interrupted.\n"
     assert server.errors == []
+
+
+def check_a_run_whose_done_raises_is_reported_and_still_ends(stage, capsys):
+    # If done raises, the count of tasks left must still go down, or the reactor
+    # would run for ever.
+    ended = []
+
+    def done(task, **outcome):
+        ended.append(task)
+        if task == 1:
+            raise RuntimeError("done failed for task 1")
+
+    with spawn("tyger", "science", delay=0, num_bytes=100) as addresses:
+        run = threading.Thread(target=stage.download_all, args=(addresses,),
+                               kwargs={"timeout": 10, "trace": Trace(), "done": done})
+        run.start()
+        run.join(timeout=20)  # a watchdog against a hang, never a way to wait
+        assert not run.is_alive(), "download_all never returned"
+    assert sorted(ended) == [1, 2]
+    assert "RuntimeError: done failed for task 1" in capsys.readouterr().err

@@ -2,7 +2,6 @@
 protocol tested alone, on an in-memory transport, with no socket at all."""
 
 import functools
-import threading
 
 import pytest
 
@@ -127,20 +126,4 @@ def test_select_names_its_limit_when_a_socket_is_past_fd_setsize(capsys):
 
 
 def test_a_run_whose_done_raises_is_reported_and_still_ends(capsys):
-    # If done raises, the count of tasks left must still go down, or the reactor
-    # would run for ever.
-    ended = []
-
-    def done(task, **outcome):
-        ended.append(task)
-        if task == 1:
-            raise RuntimeError("done failed for task 1")
-
-    with spawn("tyger", "science", delay=0, num_bytes=100) as addresses:
-        run = threading.Thread(target=protocol_client.download_all, args=(addresses,),
-                               kwargs={"timeout": 10, "trace": Trace(), "done": done})
-        run.start()
-        run.join(timeout=20)  # a watchdog against a hang, never a way to wait
-        assert not run.is_alive(), "download_all never returned"
-    assert sorted(ended) == [1, 2]
-    assert "RuntimeError: done failed for task 1" in capsys.readouterr().err
+    check.check_a_run_whose_done_raises_is_reported_and_still_ends(protocol_client, capsys)

@@ -2,7 +2,6 @@
 one of its callback and errback, exactly once, however the download ends."""
 
 import socket
-import threading
 
 import pytest
 
@@ -203,23 +202,7 @@ def test_an_errback_that_raises_is_reported_and_the_callback_is_not_called(react
 
 
 def test_a_run_whose_done_raises_is_reported_and_still_ends(capsys):
-    # download_all's own callback calls done; if done raises, the count of tasks left
-    # must still go down, or the reactor would run for ever.
-    ended = []
-
-    def done(task, **outcome):
-        ended.append(task)
-        if task == 1:
-            raise RuntimeError("done failed for task 1")
-
-    with spawn("tyger", "science", delay=0, num_bytes=100) as addresses:
-        run = threading.Thread(target=callback_client.download_all, args=(addresses,),
-                               kwargs={"timeout": 10, "trace": Trace(), "done": done})
-        run.start()
-        run.join(timeout=20)  # a watchdog against a hang, never a way to wait
-        assert not run.is_alive(), "download_all never returned"
-    assert sorted(ended) == [1, 2]
-    assert "RuntimeError: done failed for task 1" in capsys.readouterr().err
+    check.check_a_run_whose_done_raises_is_reported_and_still_ends(callback_client, capsys)
 
 
 # -- the factory on a memory transport, with no socket at all ----------------------
