@@ -45,6 +45,10 @@ class _NoResult:
 
 _NO_RESULT = _NoResult()
 
+# The last stage of an inner Deferred that a chain waits on: not a function to call,
+# but a mark that tells the loop to hand the result back to the waiting Deferred.
+_RESUME = object()
+
 
 def _pass(result):
     return result
@@ -243,7 +247,7 @@ class Deferred:
                 stages = current._stages[current._next_stage]
                 current._next_stage += 1
                 fn, args, kwargs = stages[isinstance(current.result, Failure)]
-                if fn is _resume:
+                if fn is _RESUME:
                     outer = args[0]
                     outer.result, current.result = current.result, None
                     outer._paused -= 1
@@ -268,7 +272,7 @@ class Deferred:
                     else:
                         current._paused += 1
                         current._waiting_on = inner
-                        inner._stages.append(((_resume, (current,), {}),) * 2)
+                        inner._stages.append(((_RESUME, (current,), {}),) * 2)
                         break
             if done:
                 chain.pop()
@@ -287,10 +291,6 @@ class Deferred:
     def __del__(self):
         if isinstance(self.result, Failure) and not self._paused:
             self.report_unhandled(self.result, self)
-
-
-def _resume(result, outer):  # pragma: no cover - a marker, never called
-    raise AssertionError("the resume marker is handled by _run_stages")
 
 
 def succeed(result):
