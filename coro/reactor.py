@@ -95,7 +95,7 @@ class Reactor:
         self.clock = MonotonicClock() if clock is None else clock
         self._now = self.clock.now
         self._multiplexer = _multiplexer.create() if multiplexer is None else multiplexer
-        self.report_error = report_error or _print_error
+        self.report_error = report_error or print_error
         self._handle_signals = handle_signals
         self._ready = collections.deque()
         self._timers = []  # a heap of (when, sequence, Timer)
@@ -390,7 +390,7 @@ def _describe(fn):
     return getattr(fn, "__qualname__", None) or repr(fn)
 
 
-def _print_error(exc, context):
+def print_error(exc, context):
     """The default error report: what failed, and the whole traceback, on stderr."""
     print(f"Unhandled error in {context}:", file=sys.stderr)
     traceback.print_exception(exc, file=sys.stderr)

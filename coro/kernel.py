@@ -1,0 +1,521 @@
+"""The kernel: a scheduler of tasks that are plain generators and coroutines.
+
+Chapter 14's round robin could only take turns; this loop can also wait. A task runs
+until it yields a *trap* (:mod:`coro.traps`), a request the kernel looks up in a table:
+wait for a socket, sleep, spawn, join, cancel. The task is then suspended until the
+kernel can answer, and the loop goes on with the next ready task. User code never
+registers a callback: the waiting is written where it happens, ``data = yield from
+sock.recv(1024)``, and the kernel is the only thing that calls anyone back.
+
+Each turn of the loop has the reactor's three steps, on the same multiplexers and
+clocks: work out how long the poll may sleep; poll, and make ready every task whose
+socket is ready; make ready the tasks whose timers are due, then step each task that
+was ready when the turn began.
+
+Watching a descriptor costs system calls, so the kernel does it lazily: when a task's
+wait ends, the descriptor stays registered, because the task will most likely wait on
+it again at once; the interest is dropped only when the poll reports readiness that
+nobody waits for. A :class:`~coro.kernel_io.Socket` tells the kernel when it closes, so
+the registration never outlives the descriptor; any other object is unregistered as
+soon as its wait ends.
+"""
+
+import collections
+import errno
+import inspect
+import itertools
+import signal
+import socket
+import sys
+import threading
+from heapq import heapify, heappop, heappush
+
+from coro import multiplexer as _multiplexer
+from coro import traps
+from coro.clock import MonotonicClock
+from coro.kernel_io import Socket
+from coro.multiplexer import READ, WRITE
+from coro.reactor import STOP_SIGNALS, print_error
+from coro.task import (
+    Deadline, DeadlineExpired, Task, TaskCancelled, TaskState, Waiting,
+)
+
+_SUSPEND = object()  # a trap handler's answer that means "the task now waits"
+_READY, _WAITING, _DONE = TaskState.READY, TaskState.WAITING, TaskState.DONE
+_JOIN, _QUIET, _ANY = "join", "quiet", "any"  # how a task waiting on another is woken
+
+
+class _Alarm:
+    """A timer in the kernel's heap: end ``task``'s sleep, or check its ``deadline``."""
+
+    __slots__ = ("task", "deadline", "cancelled", "_kernel")
+
+    def __init__(self, task, deadline, kernel):
+        self.task, self.deadline, self.cancelled, self._kernel = task, deadline, False, kernel
+
+    def cancel(self):
+        if not self.cancelled:
+            self.cancelled = True
+            self._kernel._alarm_cancelled()
+
+
+class Kernel:
+    """Runs tasks over a multiplexer and a clock, both passed in.
+
+    Invariant: every live task is in ``_tasks``; a READY one is in the ready queue
+    exactly once; a WAITING one is in exactly one waiting place (a reader or writer
+    slot, a timer, another task's joiners). A descriptor has at most one reading and
+    one writing task.
+
+    Args:
+        multiplexer: A :class:`coro.multiplexer.Multiplexer`; the best backend by default.
+        clock: An object with ``now()``. With a :class:`~coro.clock.FakeClock` the kernel
+            never sleeps for a timer: when no task is ready and no socket is, it moves
+            the clock on to the next timer, so a test of a 60-second sleep takes no time.
+        report_error: ``report_error(exception, context)``, for errors nobody handled
+            (a task that failed and was never joined); stderr by default.
+        handle_signals: Whether :meth:`run`, in the main thread, cancels every task and
+            raises :exc:`KeyboardInterrupt` on SIGINT or SIGTERM.
+        slow_task: A debug aid: report each task step that keeps the loop for longer
+            than this many seconds (a blocking call in a task stops every task).
+        warn: ``warn(message)`` reports a slow step; stderr by default.
+    """
+
+    def __init__(self, multiplexer=None, *, clock=None, report_error=None,
+                 handle_signals=True, slow_task=None, warn=None):
+        self.clock = MonotonicClock() if clock is None else clock
+        self._now = self.clock.now
+        self._jump = getattr(self.clock, "advance", None)
+        self._multiplexer = _multiplexer.create() if multiplexer is None else multiplexer
+        self.report_error = report_error or print_error
+        self.slow_task, self.warn = slow_task, warn or _print_warning
+        self._handle_signals = handle_signals
+        self._ready = collections.deque()
+        self._tasks = set()
+        self._timers = []  # a heap of (when, sequence, _Alarm)
+        self._cancelled_alarms = 0
+        self._sequence = itertools.count()
+        self._readers, self._writers = {}, {}  # fd -> the task waiting on it
+        self._interest = {}  # fd -> what it is registered for
+        self._eager = set()  # descriptors to unregister as soon as their waits end
+        self._running = self._closed = False
+        self.stopped_by = None
+        self._traps = {
+            traps.WaitReadable: self._trap_wait_readable,
+            traps.WaitWritable: self._trap_wait_writable,
+            traps.Sleep: self._trap_sleep,
+            traps.Spawn: self._trap_spawn,
+            traps.Join: self._trap_join,
+            traps.WaitAny: self._trap_wait_any,
+            traps.Cancel: self._trap_cancel,
+            traps.CurrentTask: self._trap_current_task,
+            traps.AddDeadline: self._trap_add_deadline,
+        }
+        self._wake_in, self._wake_out = socket.socketpair()
+        for sock in (self._wake_in, self._wake_out):
+            sock.setblocking(False)
+        self._wake_fd = self._wake_in.fileno()
+        self._multiplexer.register(self._wake_fd, READ)
+
+    def time(self):
+        """The kernel's idea of now, from its clock."""
+        return self._now()
+
+    # -- running --------------------------------------------------------------
+
+    def run(self, main):
+        """Run ``main`` (a generator or coroutine) and every task it spawns; return its result.
+
+        When ``main`` ends, the tasks still running are cancelled, and their ``finally``
+        blocks run, before this returns.
+
+        Raises:
+            Exception: what ``main`` raised.
+            KeyboardInterrupt: after SIGINT or SIGTERM, once every task was cancelled.
+        """
+        if self._running or self._closed:
+            raise RuntimeError("the kernel is already running, or closed")
+        self._running, self.stopped_by = True, None
+        main_task = self._new_task(main)
+        restore_signals = self._install_signal_handlers()
+        try:
+            while main_task.state is not _DONE and self.stopped_by is None:
+                self._tick()
+            self._cancel_the_rest()
+        finally:
+            self._running = False
+            restore_signals()
+        if self.stopped_by is not None:
+            main_task.exception()
+            raise KeyboardInterrupt
+        return main_task.result()
+
+    def _tick(self):
+        # 1. How long may the poll sleep?
+        ready, timers = self._ready, self._timers
+        if ready:
+            timeout = 0
+        elif timers:
+            timeout = max(timers[0][0] - self._now(), 0)
+            if self._jump is not None:
+                timeout = 0
+        elif self._readers or self._writers:
+            timeout = None
+        else:
+            raise RuntimeError(f"every task waits on another and nothing can wake them: "
+                               f"{sorted(self._tasks, key=lambda t: t.id)}")
+        # 2. Poll, and make ready the tasks whose descriptors are.
+        events = self._multiplexer.poll(timeout)
+        readers, writers = self._readers, self._writers
+        for fd, interest in events:
+            if fd == self._wake_fd:
+                self._drain_wake_ups()
+                continue
+            unwanted = False
+            if interest & READ:
+                task = readers.pop(fd, None)
+                if task is None:
+                    unwanted = True
+                else:
+                    task.state = _READY
+                    ready.append(task)
+            if interest & WRITE:
+                task = writers.pop(fd, None)
+                if task is None:
+                    unwanted = True
+                else:
+                    task.state = _READY
+                    ready.append(task)
+            if unwanted or fd in self._eager:
+                self._update_interest(fd)
+        # 3. Make ready the tasks whose timers are due; then step each task ready now.
+        if timers:
+            if not events and not ready and self._jump is not None:
+                self._jump(max(timers[0][0] - self._now(), 0))
+            self._fire_due_alarms()
+        if self.slow_task is None:
+            for _ in range(len(ready)):
+                self._step(ready.popleft())
+        else:
+            for _ in range(len(ready)):
+                task, start = ready.popleft(), self._now()
+                self._step(task)
+                if self._now() - start > self.slow_task:
+                    self.warn(f"{task!r} kept the kernel for {self._now() - start:.3f}s "
+                              f"without a trap (more than {self.slow_task:g}s): "
+                              f"a blocking call in a task stops every task")
+
+    def _step(self, task):
+        """Resume ``task`` and run it until it waits or ends: the only place tasks run."""
+        value, exc = task._value, task._exc
+        task._value = task._exc = None
+        send, handlers = task._send, self._traps
+        while True:
+            try:
+                trap = send(value) if exc is None else task.coro.throw(exc)
+            except StopIteration as stop:
+                self._finish(task, stop.value, None)
+                return
+            except BaseException as error:
+                self._finish(task, None, error)
+                if not isinstance(error, (Exception, TaskCancelled)):
+                    raise  # KeyboardInterrupt, SystemExit: stop the kernel itself
+                return
+            handler = handlers.get(type(trap))
+            if handler is None:
+                value, exc = None, _not_a_trap(trap)
+                continue
+            try:
+                value = handler(task, trap)
+            except BaseException as error:  # thrown in at the yield, where the task asked
+                value, exc = None, error
+                continue
+            if value is _SUSPEND:
+                return
+            exc = None
+
+    def _finish(self, task, result, exception):
+        task.state, task._result, task._exception = _DONE, result, exception
+        task._send = task._value = task._exc = None
+        self._tasks.discard(task)
+        for deadline in task._deadlines:
+            deadline._alarm.cancel()
+        for waiter, mode in task._joiners:
+            if mode is _JOIN:
+                task._retrieved = True
+                self._wake(waiter, result, exception)
+            elif mode is _QUIET:
+                self._wake(waiter)
+            else:
+                self._undo_wait(waiter)
+                self._wake(waiter, task)
+        task._joiners = []
+
+    def _new_task(self, coro):
+        if not (inspect.isgenerator(coro) or inspect.iscoroutine(coro)):
+            hint = " (call it: spawn(f(...)), not spawn(f))" if callable(coro) else ""
+            raise TypeError(f"a task runs a generator or a coroutine, not {coro!r}{hint}")
+        task = Task(coro, self.report_error)
+        self._tasks.add(task)
+        self._ready.append(task)
+        return task
+
+    def _cancel_the_rest(self):
+        while self._tasks:
+            for task in list(self._tasks):
+                if task.state is _WAITING:
+                    self._request_cancel(task)
+            self._tick()
+
+    # -- waking and waiting ---------------------------------------------------
+
+    def _wake(self, task, value=None, exc=None):
+        task.state, task._value, task._exc = _READY, value, exc
+        self._ready.append(task)
+
+    def _suspend(self, task, kind, arg, check=True):
+        """A blocking trap's first step: deliver a pending cancel or a passed deadline."""
+        if not check:
+            pass  # waiting for a cancelled task to end: cleanup, never interrupted
+        elif task.cancel_pending:
+            task.cancel_pending = False
+            raise TaskCancelled()
+        if task._deadlines:
+            now = self._now()
+            for deadline in task._deadlines:  # outermost first: it wins a tie
+                if deadline.when <= now:
+                    raise DeadlineExpired(deadline)
+        task.state, task._wait_kind, task._wait_arg = _WAITING, kind, arg
+
+    def _undo_wait(self, task):
+        """Take a waiting task out of the place it waits in."""
+        kind, arg = task._wait_kind, task._wait_arg
+        if kind is Waiting.READABLE or kind is Waiting.WRITABLE:
+            waiters = self._readers if kind is Waiting.READABLE else self._writers
+            del waiters[arg]
+            if arg in self._eager:
+                self._update_interest(arg)
+        elif kind is Waiting.SLEEP:
+            arg.cancel()
+        else:
+            for other in arg:
+                other._joiners = [(t, mode) for t, mode in other._joiners if t is not task]
+
+    def _request_cancel(self, task):
+        if task.state is _WAITING:
+            self._undo_wait(task)
+            self._wake(task, exc=TaskCancelled())
+        else:
+            task.cancel_pending = True
+
+    # -- the traps --------------------------------------------------------------
+
+    def _trap_wait_readable(self, task, trap):
+        return self._wait_io(task, trap.fileobj, self._readers, Waiting.READABLE)
+
+    def _trap_wait_writable(self, task, trap):
+        return self._wait_io(task, trap.fileobj, self._writers, Waiting.WRITABLE)
+
+    def _wait_io(self, task, fileobj, waiters, kind):
+        fd = fileobj if type(fileobj) is int else fileobj.fileno()
+        if fd in waiters:
+            raise RuntimeError(f"{waiters[fd]!r} already waits {kind.value} {fd}; two tasks "
+                               f"cannot wait on one socket in the same direction")
+        self._suspend(task, kind, fd)
+        waiters[fd] = task
+        flag = READ if kind is Waiting.READABLE else WRITE
+        registered = self._interest.get(fd, 0)
+        if not registered & flag:
+            if not registered:
+                if isinstance(fileobj, Socket):
+                    fileobj._watched_by = self
+                else:
+                    self._eager.add(fd)
+            self._set_interest(fd, registered | flag)
+        return _SUSPEND
+
+    def _trap_sleep(self, task, trap):
+        self._suspend(task, Waiting.SLEEP, None)
+        if trap.seconds <= 0:
+            self._wake(task)  # at the back of the queue: it runs in the next turn
+        else:
+            task._wait_arg = self._add_alarm(self._now() + trap.seconds, task, None)
+        return _SUSPEND
+
+    def _trap_spawn(self, task, trap):
+        return self._new_task(trap.coro)
+
+    def _trap_join(self, task, trap):
+        return self._wait_for(task, (trap.task,), _JOIN)
+
+    def _trap_wait_any(self, task, trap):
+        if not trap.tasks:
+            raise ValueError("wait_any() needs at least one task")
+        return self._wait_for(task, trap.tasks, _ANY)
+
+    def _trap_cancel(self, task, trap):
+        target = trap.task
+        if target.state is _DONE:
+            return None
+        if target is task:
+            task.cancel_pending = True  # raised at its next wait
+            return None
+        self._request_cancel(target)
+        return self._wait_for(task, (target,), _QUIET, check=False) if trap.wait else None
+
+    def _wait_for(self, task, targets, mode, check=True):
+        for target in targets:
+            if target is task:
+                raise RuntimeError(f"{task!r} cannot wait for itself to end")
+            if target.state is _DONE:
+                if mode is _JOIN:
+                    return target.result()
+                return target if mode is _ANY else None
+        self._suspend(task, Waiting.TASKS, targets, check)
+        for target in targets:
+            target._joiners.append((task, mode))
+        return _SUSPEND
+
+    def _trap_current_task(self, task, trap):
+        return task
+
+    def _trap_add_deadline(self, task, trap):
+        when = self._now() + trap.seconds
+        deadline = Deadline(when, trap.seconds, task._deadlines, None)
+        deadline._alarm = self._add_alarm(when, task, deadline)
+        task._deadlines.append(deadline)
+        return deadline
+
+    # -- descriptors ----------------------------------------------------------
+
+    def _set_interest(self, fd, interest):
+        registered = self._interest.get(fd, 0)
+        if interest == registered:
+            return
+        if not registered:
+            self._multiplexer.register(fd, interest)
+        elif interest:
+            self._multiplexer.modify(fd, interest)
+        else:
+            self._multiplexer.unregister(fd)
+        if interest:
+            self._interest[fd] = interest
+        else:
+            del self._interest[fd]
+            self._eager.discard(fd)
+
+    def _update_interest(self, fd):
+        self._set_interest(fd, (READ if fd in self._readers else 0)
+                           | (WRITE if fd in self._writers else 0))
+
+    def _forget(self, fd):
+        """A socket is about to close: wake its waiters with an error, unregister it."""
+        for waiters in (self._readers, self._writers):
+            task = waiters.pop(fd, None)
+            if task is not None:
+                self._wake(task, exc=OSError(errno.EBADF, "the socket was closed while "
+                                                          "this task waited on it"))
+        self._set_interest(fd, 0)
+
+    # -- timers ---------------------------------------------------------------
+
+    def _add_alarm(self, when, task, deadline):
+        alarm = _Alarm(task, deadline, self)
+        heappush(self._timers, (when, next(self._sequence), alarm))
+        return alarm
+
+    def _fire_due_alarms(self):
+        timers, now = self._timers, self._now()
+        while timers and timers[0][0] <= now:
+            alarm = heappop(timers)[2]
+            if alarm.cancelled:
+                self._cancelled_alarms -= 1
+                continue
+            alarm.cancelled, task = True, alarm.task
+            if alarm.deadline is None:
+                self._wake(task)  # a sleep has ended
+            elif task.state is _WAITING:
+                self._undo_wait(task)
+                self._wake(task, exc=self._expired_deadline(task, now))
+            # else the task is running or ready: its next wait raises, in _suspend
+
+    def _expired_deadline(self, task, now):
+        return DeadlineExpired(next(d for d in task._deadlines if d.when <= now))
+
+    def _alarm_cancelled(self):
+        # As the reactor does: rebuild the heap when cancelled alarms are most of it.
+        self._cancelled_alarms += 1
+        if self._cancelled_alarms > 512 and self._cancelled_alarms * 2 > len(self._timers):
+            self._timers = [entry for entry in self._timers if not entry[2].cancelled]
+            heapify(self._timers)
+            self._cancelled_alarms = 0
+
+    # -- signals, closing ---------------------------------------------------------
+
+    def _drain_wake_ups(self):
+        try:
+            while self._wake_in.recv(4096):
+                pass
+        except BlockingIOError:
+            pass  # drained
+
+    def _install_signal_handlers(self):
+        """Stop on SIGINT and SIGTERM while running; return a function that undoes it."""
+        if not self._handle_signals or threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = {signum: signal.signal(signum, self._on_stop_signal)
+                    for signum in STOP_SIGNALS}
+        previous_fd = signal.set_wakeup_fd(self._wake_out.fileno(), warn_on_full_buffer=False)
+
+        def restore():
+            signal.set_wakeup_fd(previous_fd)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+        return restore
+
+    def _on_stop_signal(self, signum, frame):
+        self.stopped_by = signal.Signals(signum)
+
+    def close(self):
+        """Release the multiplexer and the wake-up sockets."""
+        if self._running:
+            raise RuntimeError("a running kernel cannot be closed")
+        if not self._closed:
+            self._closed = True
+            self._multiplexer.unregister(self._wake_fd)
+            self._wake_in.close()
+            self._wake_out.close()
+            self._multiplexer.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def _not_a_trap(value):
+    """The error for a yielded value that is not a trap, saying what was probably meant."""
+    if inspect.isgenerator(value):
+        hint = f"yielded a generator ({value.__qualname__}): did you mean `yield from`?"
+    elif inspect.iscoroutine(value):
+        hint = f"yielded a coroutine ({value.__qualname__}): did you mean `await` it?"
+    elif hasattr(value, "add_callbacks"):
+        hint = ("yielded a Deferred: Deferreds fire on a reactor; the kernel's tasks "
+                "wait with traps (coro.traps)")
+    elif value is None:
+        hint = "yielded None: a bare `yield` is not a trap; `yield from sleep(0)` lets others run"
+    else:
+        hint = f"yielded {value!r}, which is not a trap (coro.traps)"
+    return TypeError(f"a task {hint}")
+
+
+def _print_warning(message):
+    print(f"Warning: {message}", file=sys.stderr, flush=True)
+
+
+def run(main, *, multiplexer=None, clock=None, **options):
+    """Run ``main`` on a new :class:`Kernel`, close it, and return ``main``'s result."""
+    with Kernel(multiplexer, clock=clock, **options) as kernel:
+        return kernel.run(main)

@@ -1,0 +1,40 @@
+"""Timeouts around any block of waits.
+
+``yield from timeout_after(5, download(address))`` runs ``download`` in the calling task
+and gives it five seconds in all, across every wait it makes. It adds a *deadline* to
+the task: from then on each wait of the task, however deep in the block, fails once the
+deadline has passed, with :exc:`~coro.task.DeadlineExpired` raised at that wait. The
+exception unwinds the block (its ``finally`` blocks run) up to the ``timeout_after``
+that owns the deadline, which turns it into :exc:`TimeoutError`.
+
+Blocks nest. Each one recognises its own deadline and lets any other one through, so
+when an outer block's deadline passes inside an inner block, the inner block does not
+mistake it for its own: the exception goes on, up to the outer one. When both pass at
+once, the outer one wins, because its whole block is over.
+"""
+
+import types
+
+from coro.task import DeadlineExpired
+from coro.traps import add_deadline
+
+
+@types.coroutine
+def timeout_after(seconds, block):
+    """Run ``block`` (a generator or a coroutine) with ``seconds`` for all of its waits.
+
+    Returns:
+        What ``block`` returns.
+
+    Raises:
+        TimeoutError: the block was still waiting after ``seconds``.
+    """
+    deadline = yield from add_deadline(seconds)
+    try:
+        return (yield from block)
+    except DeadlineExpired as expired:
+        if expired.deadline is not deadline:
+            raise  # an outer block's deadline: not ours to handle
+        raise TimeoutError(f"timed out after {seconds:g}s") from None
+    finally:
+        deadline.clear()

@@ -1,0 +1,177 @@
+"""Traps: the one way a task asks the kernel for something.
+
+A task of the kernel (:mod:`coro.kernel`) is a generator, or an ``async def``
+coroutine. It runs until it needs something only the kernel can give: wake me when
+this socket is readable, or in two seconds; start this other task; wait for that one
+to end. Then it *yields a trap*, a small object that names the request, and is
+suspended. The kernel looks the trap's type up in a table, does what it asks, and
+resumes the task with the answer, which becomes the value of the ``yield``, or with
+an exception raised at the ``yield``.
+
+Nothing else crosses between a task and the kernel: no callbacks, no shared queues.
+Every function here goes through :func:`_trap`, the only ``yield`` in the runtime's
+coroutines, and is marked with :func:`types.coroutine`, so the same call works in
+both kinds of task::
+
+    yield from sleep(1)      # in a generator task
+    await sleep(1)           # in an async def task
+"""
+
+import types
+
+
+class Trap:
+    """A request to the kernel. Subclasses name their fields in ``__slots__``."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+class WaitReadable(Trap):
+    """Suspend until ``fileobj`` (a descriptor, or an object with ``fileno()``) is readable."""
+
+    __slots__ = ("fileobj",)
+
+    def __init__(self, fileobj):
+        self.fileobj = fileobj
+
+
+class WaitWritable(Trap):
+    """Suspend until ``fileobj`` is writable."""
+
+    __slots__ = ("fileobj",)
+
+    def __init__(self, fileobj):
+        self.fileobj = fileobj
+
+
+class Sleep(Trap):
+    """Suspend for ``seconds``; 0 lets every other ready task run first."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+
+class Spawn(Trap):
+    """Start a new task running ``coro``; the answer is its :class:`~coro.task.Task`."""
+
+    __slots__ = ("coro",)
+
+    def __init__(self, coro):
+        self.coro = coro
+
+
+class Join(Trap):
+    """Suspend until ``task`` ends; the answer is its result, or its exception is raised."""
+
+    __slots__ = ("task",)
+
+    def __init__(self, task):
+        self.task = task
+
+
+class WaitAny(Trap):
+    """Suspend until one of ``tasks`` has ended; the answer is that task."""
+
+    __slots__ = ("tasks",)
+
+    def __init__(self, tasks):
+        self.tasks = tasks
+
+
+class Cancel(Trap):
+    """Ask ``task`` to stop; with ``wait``, suspend until it has ended."""
+
+    __slots__ = ("task", "wait")
+
+    def __init__(self, task, wait):
+        self.task, self.wait = task, wait
+
+
+class CurrentTask(Trap):
+    """The answer is the :class:`~coro.task.Task` that asks."""
+
+    __slots__ = ()
+
+
+class AddDeadline(Trap):
+    """Every wait of this task from now on fails once ``seconds`` have passed.
+
+    The answer is a :class:`~coro.task.Deadline`; clearing it ends the rule.
+    """
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+
+@types.coroutine
+def _trap(trap):
+    """The door: hand ``trap`` to the kernel, and return what it answers."""
+    return (yield trap)
+
+
+def wait_readable(fileobj):
+    """Suspend the task until ``fileobj`` is readable (or has hung up)."""
+    return _trap(WaitReadable(fileobj))
+
+
+def wait_writable(fileobj):
+    """Suspend the task until ``fileobj`` is writable."""
+    return _trap(WaitWritable(fileobj))
+
+
+def sleep(seconds):
+    """Suspend the task for ``seconds`` of the kernel's clock.
+
+    ``sleep(0)`` lets every other ready task run, and the sockets be polled, first.
+    """
+    return _trap(Sleep(seconds))
+
+
+def spawn(coro):
+    """Start a task running ``coro`` (a generator or a coroutine); returns its Task.
+
+    The new task starts in the kernel's next round; the caller goes on at once.
+    """
+    return _trap(Spawn(coro))
+
+
+def join(task):
+    """Wait until ``task`` ends; return its result, or raise its exception.
+
+    Raises:
+        TaskCancelled: if the task was cancelled.
+    """
+    return _trap(Join(task))
+
+
+def wait_any(tasks):
+    """Wait until one of ``tasks`` has ended, and return it (without its result)."""
+    return _trap(WaitAny(tuple(tasks)))
+
+
+def cancel(task, *, wait=True):
+    """Raise :exc:`~coro.task.TaskCancelled` in ``task`` at its current (or next) wait.
+
+    Args:
+        wait: Whether to wait until the task has ended (its ``finally`` blocks have run).
+            That wait is cleanup, so no cancel or deadline of the caller interrupts it.
+    """
+    return _trap(Cancel(task, wait))
+
+
+def current_task():
+    """The Task that calls it."""
+    return _trap(CurrentTask())
+
+
+def add_deadline(seconds):
+    """Make every wait of this task fail once ``seconds`` have passed; see :func:`timeout_after`."""
+    return _trap(AddDeadline(seconds))
