@@ -279,6 +279,17 @@ class Deferred:
                 del current._stages[:current._next_stage]
                 current._next_stage = 0
 
+    def __await__(self):
+        """``await d`` in an ``async def`` run by :func:`coro.inline.ensure_deferred`:
+        the coroutine waits for this Deferred, then gets its result or raises its error.
+
+        ``await`` hands the Deferred itself to whatever runs the coroutine, and that
+        runner sends the result back in or throws the error in. Run by anything else,
+        the coroutine hands it over all the same: a bare ``coro.send(None)`` returns
+        the Deferred, and asyncio, which cannot wait for one, fails with RuntimeError.
+        """
+        return (yield self)
+
     def __repr__(self):
         if self._waiting_on is not None:
             state = f"waiting on {self._waiting_on!r}"
