@@ -26,7 +26,7 @@ from coro.round_robin import poem_lines, recite, run
 
 
 def demo_paused():
-    """A generator is a paused frame: calling it runs nothing, next() runs it to a yield."""
+    """A generator is a paused frame: calling it runs nothing; next() runs it."""
 
     def count_to(limit):
         print(f"    count_to: started with limit={limit}")
@@ -49,11 +49,12 @@ def demo_paused():
     try:
         next(gen)
     except StopIteration:
-        print(f"caller: StopIteration: the frame has returned; {getgeneratorstate(gen)}")
+        print("caller: StopIteration: the frame has returned; "
+              f"{getgeneratorstate(gen)}")
 
 
 def demo_send():
-    """send(value) resumes the generator, and the paused yield evaluates to the value."""
+    """send(value) resumes the generator; the paused yield evaluates to value."""
 
     def running_total():
         total = 0
@@ -79,7 +80,7 @@ def demo_send():
 
 
 def demo_throw():
-    """throw(exception) resumes the generator by raising the exception at the yield."""
+    """throw(exception) resumes the generator by raising it at the yield."""
 
     def patient():
         while True:
@@ -105,7 +106,7 @@ def demo_throw():
 
 
 def demo_close():
-    """close() raises GeneratorExit at the yield: finally blocks run, and the frame ends."""
+    """close() raises GeneratorExit at the yield; finally blocks run."""
 
     def reciter():
         try:
@@ -145,7 +146,7 @@ def demo_close():
 
 
 def demo_return():
-    """A generator's return value travels in StopIteration.value; a for loop drops it."""
+    """A return value travels in StopIteration.value; a for loop drops it."""
 
     def recite(lines):
         for line in lines:
@@ -166,7 +167,7 @@ def demo_return():
 
 
 def demo_yield_from():
-    """yield from hands next, send, throw and close to a subgenerator, and is its value."""
+    """yield from hands everything to a subgenerator, and is its return value."""
 
     def inner():
         try:
@@ -208,8 +209,9 @@ def demo_yield_from():
 
 
 def demo_stop_iteration():
-    """PEP 479: a StopIteration that escapes a generator's body becomes a RuntimeError."""
-    poems = [["Tyger Tyger, burning bright,"], [], ["Ich weiß nicht, was soll es bedeuten,"]]
+    """PEP 479: a StopIteration escaping a generator becomes a RuntimeError."""
+    poems = [["Tyger Tyger, burning bright,"], [],
+             ["Ich weiß nicht, was soll es bedeuten,"]]
 
     def first_lines(poems):
         for poem in poems:
@@ -279,17 +281,19 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv=None):
-    """Run the demos named on the command line, or all of them; return the exit status."""
+    """Run the demos named on the command line, or all; return the exit status."""
     prog = "python -m coro.generators"
     parser = _Parser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("demos", nargs="*", metavar="DEMO",
-                        help="a demo to run (default: all, in order): " + ", ".join(DEMOS))
+                        help="a demo to run (default: all, in order): "
+                             + ", ".join(DEMOS))
     parser.add_argument("--list", action="store_true", help="name the demos and stop")
     try:
         options = parser.parse_args(argv)
         unknown = [name for name in options.demos if name not in DEMOS]
         if unknown:
-            raise _UsageError(f"unknown demo {unknown[0]!r} (the demos: {', '.join(DEMOS)})")
+            raise _UsageError(f"unknown demo {unknown[0]!r} "
+                              f"(the demos: {', '.join(DEMOS)})")
     except _UsageError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2

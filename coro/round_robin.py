@@ -107,7 +107,7 @@ def _positive(text):
 
 
 def main(argv=None):
-    """Recite the poems named on the command line, one line per turn; return the status."""
+    """Recite the poems named on the command line, a line per turn; return the status."""
     prog = "python -m coro.round_robin"
     parser = _Parser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("poems", nargs="*", default=["jingyesi", "tyger"], metavar="POEM",

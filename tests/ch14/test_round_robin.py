@@ -110,7 +110,8 @@ def test_recite_yields_each_line_and_returns_how_many():
 
 
 def test_poem_lines_are_the_lines_with_words():
-    assert poem_lines("jingyesi") == ["静夜思", "李白", "床前明月光，", "疑是地上霜。",
+    assert poem_lines("jingyesi") == ["静夜思", "李白",
+                                      "床前明月光，", "疑是地上霜。",
                                       "举头望明月，", "低头思故乡。"]
 
 
