@@ -121,6 +121,10 @@ class Kernel:
         """The kernel's idea of now, from its clock."""
         return self._now()
 
+    def pending_timers(self):
+        """How many timers (sleeps and deadlines) are set and not cancelled."""
+        return len(self._timers) - self._cancelled_alarms
+
     # -- running --------------------------------------------------------------
 
     def run(self, main):
@@ -273,10 +277,10 @@ class Kernel:
         task.state, task._value, task._exc = _READY, value, exc
         self._ready.append(task)
 
-    def _suspend(self, task, kind, arg, check=True):
+    def _suspend(self, task, kind, arg):
         """A blocking trap's first step: deliver a pending cancel or a passed deadline."""
-        if not check:
-            pass  # waiting for a cancelled task to end: cleanup, never interrupted
+        if kind is Waiting.CANCELLED_TASK:
+            pass  # cleanup after a cancel: neither a cancel nor a deadline interrupts it
         elif task.cancel_pending:
             task.cancel_pending = False
             raise TaskCancelled()
@@ -302,7 +306,7 @@ class Kernel:
                 other._joiners = [(t, mode) for t, mode in other._joiners if t is not task]
 
     def _request_cancel(self, task):
-        if task.state is _WAITING:
+        if task.state is _WAITING and task._wait_kind is not Waiting.CANCELLED_TASK:
             self._undo_wait(task)
             self._wake(task, exc=TaskCancelled())
         else:
@@ -361,9 +365,9 @@ class Kernel:
             task.cancel_pending = True  # raised at its next wait
             return None
         self._request_cancel(target)
-        return self._wait_for(task, (target,), _QUIET, check=False) if trap.wait else None
+        return self._wait_for(task, (target,), _QUIET) if trap.wait else None
 
-    def _wait_for(self, task, targets, mode, check=True):
+    def _wait_for(self, task, targets, mode):
         for target in targets:
             if target is task:
                 raise RuntimeError(f"{task!r} cannot wait for itself to end")
@@ -371,7 +375,8 @@ class Kernel:
                 if mode is _JOIN:
                     return target.result()
                 return target if mode is _ANY else None
-        self._suspend(task, Waiting.TASKS, targets, check)
+        self._suspend(task, Waiting.CANCELLED_TASK if mode is _QUIET else Waiting.TASKS,
+                      targets)
         for target in targets:
             target._joiners.append((task, mode))
         return _SUSPEND
@@ -434,7 +439,7 @@ class Kernel:
             alarm.cancelled, task = True, alarm.task
             if alarm.deadline is None:
                 self._wake(task)  # a sleep has ended
-            elif task.state is _WAITING:
+            elif task.state is _WAITING and task._wait_kind is not Waiting.CANCELLED_TASK:
                 self._undo_wait(task)
                 self._wake(task, exc=self._expired_deadline(task, now))
             # else the task is running or ready: its next wait raises, in _suspend

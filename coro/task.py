@@ -48,6 +48,7 @@ class Waiting(enum.Enum):
     WRITABLE = "to write descriptor"
     SLEEP = "for its sleep to end"
     TASKS = "for a task to end"
+    CANCELLED_TASK = "for a cancelled task to end"  # cleanup: never interrupted
 
 
 class Deadline:

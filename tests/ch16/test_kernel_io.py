@@ -1,0 +1,199 @@
+"""Kernel sockets on real descriptors, on every backend: try first, wait only when needed."""
+
+import errno
+import socket
+
+import pytest
+
+from coro import multiplexer
+from coro.kernel import Kernel
+from coro.kernel_io import Socket, listen, open_connection
+from coro.timeouts import timeout_after
+from coro.traps import join, sleep, spawn, wait_readable
+
+
+@pytest.fixture(params=list(multiplexer.BACKENDS))
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def kernel(backend, errors):
+    with Kernel(multiplexer.create(backend), report_error=errors.report) as kernel:
+        yield kernel
+
+
+@pytest.fixture
+def pair():
+    a, b = socket.socketpair()
+    with Socket(a) as left, Socket(b) as right:
+        yield left, right
+
+
+def test_an_echo_over_a_listener_and_a_connection(kernel):
+    def handler(client):
+        with client:
+            while data := (yield from client.recv(1024)):
+                yield from client.sendall(data.upper())
+
+    def main():
+        with listen("127.0.0.1", 0) as server:
+            port = server.raw.getsockname()[1]
+            yield from spawn(accept_one(server))
+            with (yield from open_connection("127.0.0.1", port)) as conn:
+                replies = []
+                for word in [b"tyger", b"tyger", b"burning bright"]:
+                    yield from conn.sendall(word)
+                    replies.append((yield from conn.recv(1024)))
+                return replies
+
+    def accept_one(server):
+        client, _ = yield from server.accept()
+        yield from handler(client)
+
+    assert kernel.run(main()) == [b"TYGER", b"TYGER", b"BURNING BRIGHT"]
+
+
+def test_recv_with_bytes_already_there_does_not_wait(kernel, pair):
+    left, right = pair
+    trace = []
+
+    def other():
+        trace.append("other ran")
+        yield from sleep(0)
+
+    def main():
+        right.raw.send(b"already here")
+        yield from spawn(other())
+        data = yield from left.recv(100)  # no wait: the other task has not run yet
+        trace.append(data)
+        yield from sleep(0)
+
+    kernel.run(main())
+    assert trace == [b"already here", "other ran"]
+
+
+def test_recv_with_nothing_there_lets_others_run_until_bytes_come(kernel, pair):
+    left, right = pair
+    trace = []
+
+    def sender():
+        trace.append("sender runs")
+        yield from right.sendall(b"now")
+
+    def main():
+        yield from spawn(sender())
+        trace.append((yield from left.recv(100)))
+
+    kernel.run(main())
+    assert trace == ["sender runs", b"now"]
+
+
+def test_sendall_waits_for_a_slow_reader_and_every_byte_arrives(kernel, pair):
+    left, right = pair
+    payload = bytes(range(256)) * 40_000  # ~10 MB: far more than the socket buffers
+
+    def reader():
+        chunks = []
+        while len(received := b"".join(chunks)) < len(payload):
+            chunks = [received, (yield from right.recv(65536))]
+        return received
+
+    def main():
+        task = yield from spawn(reader())
+        yield from left.sendall(payload)
+        return (yield from join(task))
+
+    assert kernel.run(main()) == payload
+
+
+def test_two_tasks_cannot_wait_to_read_one_socket(kernel, pair):
+    left, _ = pair
+
+    def first():
+        yield from left.recv(1)
+
+    def main():
+        yield from spawn(first())
+        yield from sleep(0)
+        with pytest.raises(RuntimeError, match="already waits to read"):
+            yield from left.recv(1)
+
+    kernel.run(main())
+
+
+def test_closing_a_socket_another_task_waits_on_wakes_it_with_an_error(kernel):
+    a, b = socket.socketpair()
+    left = Socket(a)
+
+    def waiter():
+        try:
+            yield from left.recv(1)
+        except OSError as exc:
+            return exc.errno
+
+    def main():
+        task = yield from spawn(waiter())
+        yield from sleep(0)
+        left.close()
+        return (yield from join(task))
+
+    try:
+        assert kernel.run(main()) == errno.EBADF
+    finally:
+        b.close()
+
+
+def test_a_closed_socket_is_unregistered_so_its_number_can_be_reused(kernel):
+    def round_trip():
+        a, b = socket.socketpair()
+        with Socket(a) as left, Socket(b) as right:
+            reader = yield from spawn(left.recv(10))
+            yield from sleep(0)  # the reader waits: left is registered
+            yield from right.sendall(b"ping")
+            return (yield from join(reader))
+
+    def main():
+        replies = []
+        for _ in range(3):  # each pass closes its sockets; the next gets the same numbers
+            replies.append((yield from round_trip()))
+        return replies
+
+    assert kernel.run(main()) == [b"ping"] * 3
+
+
+def test_a_raw_descriptor_is_unregistered_as_soon_as_its_wait_ends(kernel):
+    a, b = socket.socketpair()
+    c = d = None
+
+    def main():
+        nonlocal c, d
+        b.send(b"x")
+        yield from wait_readable(a.fileno())
+        a.recv(1)
+        a.close()  # a plain socket does not tell the kernel it closes
+        c, d = socket.socketpair()  # c may get a's old number
+        d.send(b"y")
+        # If a's registration had outlived it, this wait would never end (epoll) or
+        # the poll would fail (select): the timeout is a safety net, not a measure.
+        yield from timeout_after(10, wait_readable(c.fileno()))
+        return c.recv(1)
+
+    try:
+        assert kernel.run(main()) == b"y"
+    finally:
+        for sock in (a, b, c, d):
+            if sock is not None:
+                sock.close()
+
+
+def test_a_refused_connection_raises_connection_refused_error(kernel):
+    with socket.socket() as placeholder:
+        placeholder.bind(("127.0.0.1", 0))  # bound, never listening: refused
+        port = placeholder.getsockname()[1]
+
+        def main():
+            with pytest.raises(ConnectionRefusedError):
+                yield from open_connection("127.0.0.1", port)
+
+        kernel.run(main())
