@@ -154,8 +154,9 @@ def demo_return():
         return len(lines)
 
     lines = ["Tyger Tyger,", "burning bright"]
-    print(f"caller: list(recite({lines})) is {list(recite(lines))}")
-    print(f"caller: gen = recite({lines})")
+    print(f"caller: lines = {lines}")
+    print(f"caller: list(recite(lines)) is {list(recite(lines))}, and no 2")
+    print("caller: gen = recite(lines)")
     gen = recite(lines)
     while True:
         try:
@@ -243,7 +244,7 @@ def demo_stop_iteration():
 
 def demo_round_robin():
     """The first scheduler: generators that take turns, from coro.round_robin."""
-    tasks = [recite(poem_lines("jingyesi")[:2]), recite(poem_lines("tyger")[:3])]
+    tasks = [recite(poem_lines("lorelei")[:2]), recite(poem_lines("tyger")[:3])]
     results = run(tasks)
     print(f"caller: run() returned {results}")
 

@@ -400,8 +400,9 @@ caller: gen.close()
 caller: RuntimeError: generator ignored GeneratorExit
 """,
     "return": """\
-caller: list(recite(['Tyger Tyger,', 'burning bright'])) is ['Tyger Tyger,', 'burning bright']
-caller: gen = recite(['Tyger Tyger,', 'burning bright'])
+caller: lines = ['Tyger Tyger,', 'burning bright']
+caller: list(recite(lines)) is ['Tyger Tyger,', 'burning bright'], and no 2
+caller: gen = recite(lines)
 caller: got 'Tyger Tyger,'
 caller: got 'burning bright'
 caller: StopIteration(2): it returned 2
@@ -439,9 +440,9 @@ caller: got 'Tyger Tyger, burning bright,'
 caller: the loop ended without an error, and the third poem was lost
 """,
     "round-robin": """\
-task 1: 静夜思
+task 1: Die Lorelei
 task 2: The Tyger
-task 1: 李白
+task 1: Heinrich Heine
 task 2: William Blake
 task 1 returned 2
 task 2: Tyger Tyger, burning bright,
