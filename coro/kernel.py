@@ -10,37 +10,27 @@ sock.recv(1024)``, and the kernel is the only thing that calls anyone back.
 Each turn of the loop has the reactor's three steps, on the same multiplexers and
 clocks: work out how long the poll may sleep; poll, and make ready every task whose
 socket is ready; make ready the tasks whose timers are due, then step each task that
-was ready when the turn began.
-
-Watching a descriptor costs system calls, so the kernel does it lazily: when a task's
-wait ends, the descriptor stays registered, because the task will most likely wait on
-it again at once; the interest is dropped only when the poll reports readiness that
-nobody waits for. A :class:`~coro.kernel_io.Socket` tells the kernel when it closes, so
-the registration never outlives the descriptor; any other object is unregistered as
-soon as its wait ends.
+was ready when the turn began. Which task waits on which descriptor is kept by
+:class:`~coro.io_waits.IOWaits`.
 """
 
 import collections
-import errno
 import inspect
 import itertools
-import signal
-import socket
 import sys
-import threading
 from heapq import heapify, heappop, heappush
 
 from coro import multiplexer as _multiplexer
 from coro import traps
 from coro.clock import MonotonicClock
-from coro.kernel_io import Socket
-from coro.multiplexer import READ, WRITE
-from coro.reactor import STOP_SIGNALS, print_error
+from coro.io_waits import IOWaits
+from coro.multiplexer import READ
+from coro.reactor import print_error
+from coro.self_pipe import SelfPipe
 from coro.task import (
-    Deadline, DeadlineExpired, Task, TaskCancelled, TaskState, Waiting,
+    SUSPEND, Deadline, DeadlineExpired, Task, TaskCancelled, TaskState, Waiting,
 )
 
-_SUSPEND = object()  # a trap handler's answer that means "the task now waits"
 _READY, _WAITING, _DONE = TaskState.READY, TaskState.WAITING, TaskState.DONE
 _JOIN, _QUIET, _ANY = "join", "quiet", "any"  # how a task waiting on another is woken
 
@@ -95,14 +85,12 @@ class Kernel:
         self._timers = []  # a heap of (when, sequence, _Alarm)
         self._cancelled_alarms = 0
         self._sequence = itertools.count()
-        self._readers, self._writers = {}, {}  # fd -> the task waiting on it
-        self._interest = {}  # fd -> what it is registered for
-        self._eager = set()  # descriptors to unregister as soon as their waits end
+        self._io = IOWaits(self._multiplexer, self._suspend, self._wake)
         self._running = self._closed = False
         self.stopped_by = None
         self._traps = {
-            traps.WaitReadable: self._trap_wait_readable,
-            traps.WaitWritable: self._trap_wait_writable,
+            traps.WaitReadable: self._io.wait_readable,
+            traps.WaitWritable: self._io.wait_writable,
             traps.Sleep: self._trap_sleep,
             traps.Spawn: self._trap_spawn,
             traps.Join: self._trap_join,
@@ -111,10 +99,8 @@ class Kernel:
             traps.CurrentTask: self._trap_current_task,
             traps.AddDeadline: self._trap_add_deadline,
         }
-        self._wake_in, self._wake_out = socket.socketpair()
-        for sock in (self._wake_in, self._wake_out):
-            sock.setblocking(False)
-        self._wake_fd = self._wake_in.fileno()
+        self._self_pipe = SelfPipe()  # Ctrl-C wakes the poll through it
+        self._wake_fd = self._self_pipe.fileno()
         self._multiplexer.register(self._wake_fd, READ)
 
     def time(self):
@@ -163,35 +149,17 @@ class Kernel:
             timeout = max(timers[0][0] - self._now(), 0)
             if self._jump is not None:
                 timeout = 0
-        elif self._readers or self._writers:
+        elif self._io:
             timeout = None
         else:
             raise RuntimeError(f"every task waits on another and nothing can wake them: "
                                f"{sorted(self._tasks, key=lambda t: t.id)}")
         # 2. Poll, and make ready the tasks whose descriptors are.
         events = self._multiplexer.poll(timeout)
-        readers, writers = self._readers, self._writers
-        for fd, interest in events:
-            if fd == self._wake_fd:
-                self._drain_wake_ups()
-                continue
-            unwanted = False
-            if interest & READ:
-                task = readers.pop(fd, None)
-                if task is None:
-                    unwanted = True
-                else:
-                    task.state = _READY
-                    ready.append(task)
-            if interest & WRITE:
-                task = writers.pop(fd, None)
-                if task is None:
-                    unwanted = True
-                else:
-                    task.state = _READY
-                    ready.append(task)
-            if unwanted or fd in self._eager:
-                self._update_interest(fd)
+        if events:
+            if (self._wake_fd, READ) in events:  # a signal: run() sees stopped_by
+                self._self_pipe.drain()
+            self._io.collect(events, ready)
         # 3. Make ready the tasks whose timers are due; then step each task ready now.
         if timers:
             if not events and not ready and self._jump is not None:
@@ -227,14 +195,14 @@ class Kernel:
                 return
             handler = handlers.get(type(trap))
             if handler is None:
-                value, exc = None, _not_a_trap(trap)
+                value, exc = None, traps.not_a_trap(trap)
                 continue
             try:
                 value = handler(task, trap)
             except BaseException as error:  # thrown in at the yield, where the task asked
                 value, exc = None, error
                 continue
-            if value is _SUSPEND:
+            if value is SUSPEND:
                 return
             exc = None
 
@@ -295,10 +263,7 @@ class Kernel:
         """Take a waiting task out of the place it waits in."""
         kind, arg = task._wait_kind, task._wait_arg
         if kind is Waiting.READABLE or kind is Waiting.WRITABLE:
-            waiters = self._readers if kind is Waiting.READABLE else self._writers
-            del waiters[arg]
-            if arg in self._eager:
-                self._update_interest(arg)
+            self._io.undo(task)
         elif kind is Waiting.SLEEP:
             arg.cancel()
         else:
@@ -314,37 +279,13 @@ class Kernel:
 
     # -- the traps --------------------------------------------------------------
 
-    def _trap_wait_readable(self, task, trap):
-        return self._wait_io(task, trap.fileobj, self._readers, Waiting.READABLE)
-
-    def _trap_wait_writable(self, task, trap):
-        return self._wait_io(task, trap.fileobj, self._writers, Waiting.WRITABLE)
-
-    def _wait_io(self, task, fileobj, waiters, kind):
-        fd = fileobj if type(fileobj) is int else fileobj.fileno()
-        if fd in waiters:
-            raise RuntimeError(f"{waiters[fd]!r} already waits {kind.value} {fd}; two tasks "
-                               f"cannot wait on one socket in the same direction")
-        self._suspend(task, kind, fd)
-        waiters[fd] = task
-        flag = READ if kind is Waiting.READABLE else WRITE
-        registered = self._interest.get(fd, 0)
-        if not registered & flag:
-            if not registered:
-                if isinstance(fileobj, Socket):
-                    fileobj._watched_by = self
-                else:
-                    self._eager.add(fd)
-            self._set_interest(fd, registered | flag)
-        return _SUSPEND
-
     def _trap_sleep(self, task, trap):
         self._suspend(task, Waiting.SLEEP, None)
         if trap.seconds <= 0:
             self._wake(task)  # at the back of the queue: it runs in the next turn
         else:
             task._wait_arg = self._add_alarm(self._now() + trap.seconds, task, None)
-        return _SUSPEND
+        return SUSPEND
 
     def _trap_spawn(self, task, trap):
         return self._new_task(trap.coro)
@@ -379,7 +320,7 @@ class Kernel:
                       targets)
         for target in targets:
             target._joiners.append((task, mode))
-        return _SUSPEND
+        return SUSPEND
 
     def _trap_current_task(self, task, trap):
         return task
@@ -390,37 +331,6 @@ class Kernel:
         deadline._alarm = self._add_alarm(when, task, deadline)
         task._deadlines.append(deadline)
         return deadline
-
-    # -- descriptors ----------------------------------------------------------
-
-    def _set_interest(self, fd, interest):
-        registered = self._interest.get(fd, 0)
-        if interest == registered:
-            return
-        if not registered:
-            self._multiplexer.register(fd, interest)
-        elif interest:
-            self._multiplexer.modify(fd, interest)
-        else:
-            self._multiplexer.unregister(fd)
-        if interest:
-            self._interest[fd] = interest
-        else:
-            del self._interest[fd]
-            self._eager.discard(fd)
-
-    def _update_interest(self, fd):
-        self._set_interest(fd, (READ if fd in self._readers else 0)
-                           | (WRITE if fd in self._writers else 0))
-
-    def _forget(self, fd):
-        """A socket is about to close: wake its waiters with an error, unregister it."""
-        for waiters in (self._readers, self._writers):
-            task = waiters.pop(fd, None)
-            if task is not None:
-                self._wake(task, exc=OSError(errno.EBADF, "the socket was closed while "
-                                                          "this task waited on it"))
-        self._set_interest(fd, 0)
 
     # -- timers ---------------------------------------------------------------
 
@@ -441,11 +351,9 @@ class Kernel:
                 self._wake(task)  # a sleep has ended
             elif task.state is _WAITING and task._wait_kind is not Waiting.CANCELLED_TASK:
                 self._undo_wait(task)
-                self._wake(task, exc=self._expired_deadline(task, now))
+                expired = next(d for d in task._deadlines if d.when <= now)  # outermost
+                self._wake(task, exc=DeadlineExpired(expired))
             # else the task is running or ready: its next wait raises, in _suspend
-
-    def _expired_deadline(self, task, now):
-        return DeadlineExpired(next(d for d in task._deadlines if d.when <= now))
 
     def _alarm_cancelled(self):
         # As the reactor does: rebuild the heap when cancelled alarms are most of it.
@@ -457,30 +365,13 @@ class Kernel:
 
     # -- signals, closing ---------------------------------------------------------
 
-    def _drain_wake_ups(self):
-        try:
-            while self._wake_in.recv(4096):
-                pass
-        except BlockingIOError:
-            pass  # drained
-
     def _install_signal_handlers(self):
-        """Stop on SIGINT and SIGTERM while running; return a function that undoes it."""
-        if not self._handle_signals or threading.current_thread() is not threading.main_thread():
+        if not self._handle_signals:
             return lambda: None
-        previous = {signum: signal.signal(signum, self._on_stop_signal)
-                    for signum in STOP_SIGNALS}
-        previous_fd = signal.set_wakeup_fd(self._wake_out.fileno(), warn_on_full_buffer=False)
+        return self._self_pipe.catch_stop_signals(self._on_stop_signal)
 
-        def restore():
-            signal.set_wakeup_fd(previous_fd)
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-        return restore
-
-    def _on_stop_signal(self, signum, frame):
-        self.stopped_by = signal.Signals(signum)
+    def _on_stop_signal(self, signum):
+        self.stopped_by = signum
 
     def close(self):
         """Release the multiplexer and the wake-up sockets."""
@@ -489,8 +380,7 @@ class Kernel:
         if not self._closed:
             self._closed = True
             self._multiplexer.unregister(self._wake_fd)
-            self._wake_in.close()
-            self._wake_out.close()
+            self._self_pipe.close()
             self._multiplexer.close()
 
     def __enter__(self):
@@ -498,22 +388,6 @@ class Kernel:
 
     def __exit__(self, *exc_info):
         self.close()
-
-
-def _not_a_trap(value):
-    """The error for a yielded value that is not a trap, saying what was probably meant."""
-    if inspect.isgenerator(value):
-        hint = f"yielded a generator ({value.__qualname__}): did you mean `yield from`?"
-    elif inspect.iscoroutine(value):
-        hint = f"yielded a coroutine ({value.__qualname__}): did you mean `await` it?"
-    elif hasattr(value, "add_callbacks"):
-        hint = ("yielded a Deferred: Deferreds fire on a reactor; the kernel's tasks "
-                "wait with traps (coro.traps)")
-    elif value is None:
-        hint = "yielded None: a bare `yield` is not a trap; `yield from sleep(0)` lets others run"
-    else:
-        hint = f"yielded {value!r}, which is not a trap (coro.traps)"
-    return TypeError(f"a task {hint}")
 
 
 def _print_warning(message):

@@ -25,15 +25,16 @@ from coro.traps import wait_readable, wait_writable
 class Socket:
     """A socket whose operations suspend the task, never the kernel.
 
-    Invariant: the wrapped socket is non-blocking, and ``_watched_by`` is the kernel
-    that has its descriptor registered, or None.
+    Invariant: the wrapped socket is non-blocking, and ``_watched_by`` is the
+    kernel's :class:`~coro.io_waits.IOWaits` that has its descriptor registered, or None.
     """
 
-    __slots__ = ("_sock", "_fd", "_watched_by")
+    __slots__ = ("_sock", "_fd", "_watched_by", "_drained")
 
     def __init__(self, sock):
         sock.setblocking(False)
         self._sock, self._fd, self._watched_by = sock, sock.fileno(), None
+        self._drained = False
 
     def fileno(self):
         return self._fd
@@ -46,11 +47,16 @@ class Socket:
     @types.coroutine
     def recv(self, size):
         """Receive up to ``size`` bytes; ``b""`` when the peer has closed its side."""
+        if self._drained:
+            yield from wait_readable(self)
         while True:
             try:
-                return self._sock.recv(size)
+                data = self._sock.recv(size)
             except BlockingIOError:
                 yield from wait_readable(self)
+            else:
+                self._drained = 0 < len(data) < size
+                return data
 
     @types.coroutine
     def send(self, data):
@@ -110,7 +116,7 @@ class Socket:
     def close(self):
         """Close the socket; a task still waiting on it gets an :exc:`OSError` (EBADF)."""
         if self._watched_by is not None:
-            self._watched_by._forget(self._fd)
+            self._watched_by.forget(self._fd)
             self._watched_by = None
         self._sock.close()
 

@@ -19,10 +19,7 @@ so a callback that keeps scheduling itself cannot starve the sockets.
 import collections
 import itertools
 import math
-import signal
-import socket
 import sys
-import threading
 import traceback
 from bisect import bisect_right
 from heapq import heapify, heappop, heappush
@@ -30,9 +27,8 @@ from heapq import heapify, heappop, heappush
 from coro import multiplexer as _multiplexer
 from coro.clock import MonotonicClock
 from coro.multiplexer import READ, WRITE
+from coro.self_pipe import SelfPipe
 
-#: The signals that stop a running reactor (when it runs in the main thread).
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Handle:
@@ -107,15 +103,12 @@ class Reactor:
         self._owned = {}  # resource -> a function that closes it
         self._running = self._stopping = self._closed = False
         self.stopped_by = None
-        # The self-pipe: a signal handler or another thread writes a byte to wake the poll.
-        self._wake_in, self._wake_out = socket.socketpair()
+        # The self-pipe: a signal or another thread writes a byte to it to wake the poll.
+        self._self_pipe = SelfPipe()
         try:
-            for sock in (self._wake_in, self._wake_out):
-                sock.setblocking(False)
-            self.add_reader(self._wake_in, self._drain_wake_ups)
+            self.add_reader(self._self_pipe, self._self_pipe.drain)
         except BaseException:  # select cannot watch it, say: leave nothing open
-            self._wake_in.close()
-            self._wake_out.close()
+            self._self_pipe.close()
             raise
 
     # -- scheduling -----------------------------------------------------------
@@ -312,43 +305,21 @@ class Reactor:
     # -- waking up, signals, closing ------------------------------------------
 
     def _wake_up(self):
-        try:
-            self._wake_out.send(b"\0")
-        except BlockingIOError:
-            pass  # the pipe is full of wake-ups already: the poll will return anyway
-        except OSError:
-            if not self._closed:  # else another thread closed it meanwhile: nothing to wake
-                raise
-
-    def _drain_wake_ups(self):
-        try:
-            while self._wake_in.recv(4096):
-                pass
-        except BlockingIOError:
-            pass  # drained
+        self._self_pipe.wake()
 
     def _install_signal_handlers(self):
         """Stop on SIGINT and SIGTERM while running; return a function that undoes it.
 
         A Python signal handler runs between two bytecodes of the main thread, which
-        may be in the middle of a callback, so it only sets a flag. The byte that
-        ``set_wakeup_fd`` writes to the self-pipe makes the poll return at once.
+        may be in the middle of a callback, so it only sets a flag, and the self-pipe
+        makes the poll return at once.
         """
-        if not self._handle_signals or threading.current_thread() is not threading.main_thread():
+        if not self._handle_signals:
             return lambda: None
-        previous = {signum: signal.signal(signum, self._on_stop_signal)
-                    for signum in STOP_SIGNALS}
-        previous_fd = signal.set_wakeup_fd(self._wake_out.fileno(), warn_on_full_buffer=False)
+        return self._self_pipe.catch_stop_signals(self._on_stop_signal)
 
-        def restore():
-            signal.set_wakeup_fd(previous_fd)
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-        return restore
-
-    def _on_stop_signal(self, signum, frame):
-        self.stopped_by = signal.Signals(signum)
+    def _on_stop_signal(self, signum):
+        self.stopped_by = signum
         self._stopping = True
 
     def own(self, resource, close):
@@ -374,9 +345,8 @@ class Reactor:
             close()
         self.run_once(0)  # the callbacks that closing scheduled (connection_lost, say)
         self._closed = True
-        self.remove_reader(self._wake_in)
-        self._wake_in.close()
-        self._wake_out.close()
+        self.remove_reader(self._self_pipe)
+        self._self_pipe.close()
         self._multiplexer.close()
 
     def __enter__(self):

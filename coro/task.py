@@ -16,6 +16,10 @@ import enum
 import itertools
 
 
+#: What a trap handler returns when the task now waits, to be woken later.
+SUSPEND = object()
+
+
 class TaskCancelled(BaseException):
     """Raised in a task, at a wait, to make it stop."""
 

@@ -17,6 +17,7 @@ both kinds of task::
     await sleep(1)           # in an async def task
 """
 
+import inspect
 import types
 
 
@@ -175,3 +176,20 @@ def current_task():
 def add_deadline(seconds):
     """Make every wait of this task fail once ``seconds`` have passed; see :func:`timeout_after`."""
     return _trap(AddDeadline(seconds))
+
+
+def not_a_trap(value):
+    """The error for a task that yielded ``value``, which is not a trap: it says what
+    was probably meant, and the kernel raises it at that ``yield``."""
+    if inspect.isgenerator(value):
+        hint = f"yielded a generator ({value.__qualname__}): did you mean `yield from`?"
+    elif inspect.iscoroutine(value):
+        hint = f"yielded a coroutine ({value.__qualname__}): did you mean `await` it?"
+    elif hasattr(value, "add_callbacks"):
+        hint = ("yielded a Deferred: Deferreds fire on a reactor; the kernel's tasks "
+                "wait with traps (coro.traps)")
+    elif value is None:
+        hint = "yielded None: a bare `yield` is not a trap; `yield from sleep(0)` lets others run"
+    else:
+        hint = f"yielded {value!r}, which is not a trap (coro.traps)"
+    return TypeError(f"a task {hint}")

@@ -1,0 +1,135 @@
+"""Which task waits on which descriptor, and what the multiplexer is told about it.
+
+The kernel (:mod:`coro.kernel`) keeps one :class:`IOWaits`. A task that yields
+:class:`~coro.traps.WaitReadable` takes the descriptor's reader slot until the poll
+says it is readable; then the slot is free again and the task is ready.
+
+Telling the multiplexer costs a system call each time (``epoll_ctl``), and a task
+that waits on a socket usually waits on it again a moment later. So registrations
+are kept *lazily*: when a wait ends, the descriptor stays registered; the interest is
+dropped only when the poll reports readiness that no task waits for. An echo
+connection then costs no ``epoll_ctl`` at all after its first wait.
+
+A registration must never outlive its descriptor: once closed, the number is given
+to the next socket, and the poll would watch the wrong thing (select fails on it;
+epoll silently drops it while the bookkeeping here says it is watched). A
+:class:`~coro.kernel_io.Socket` therefore calls :meth:`IOWaits.forget` when it
+closes. Any other object (a plain socket, a raw descriptor) cannot, so it is
+unregistered *eagerly*, as soon as each of its waits ends.
+"""
+
+import errno
+
+from coro.kernel_io import Socket
+from coro.multiplexer import READ, WRITE
+from coro.task import SUSPEND, TaskState, Waiting
+
+_READY = TaskState.READY
+
+
+class IOWaits:
+    """The reader and writer slots of every descriptor, over one multiplexer.
+
+    Invariant: a descriptor has at most one reading and one writing task, and the
+    multiplexer watches it for at least the directions that have one (perhaps more,
+    lazily), as ``_interest`` records.
+
+    Args:
+        multiplexer: Where descriptors are registered.
+        suspend: ``suspend(task, kind, fd)``, the kernel's first step of every wait
+            (it raises a pending cancel or a passed deadline instead).
+        wake: ``wake(task, value, exc)``, the kernel's way to make a task ready.
+    """
+
+    def __init__(self, multiplexer, suspend, wake):
+        self._multiplexer, self._suspend, self._wake = multiplexer, suspend, wake
+        self.readers, self.writers = {}, {}  # fd -> the task waiting on it
+        self._interest = {}  # fd -> what it is registered for
+        self._eager = set()  # descriptors to unregister as soon as their waits end
+
+    def __bool__(self):
+        """Whether any task waits on a descriptor."""
+        return bool(self.readers or self.writers)
+
+    def wait_readable(self, task, trap):
+        """The handler of :class:`~coro.traps.WaitReadable`."""
+        return self._wait(task, trap.fileobj, self.readers, Waiting.READABLE, READ)
+
+    def wait_writable(self, task, trap):
+        """The handler of :class:`~coro.traps.WaitWritable`."""
+        return self._wait(task, trap.fileobj, self.writers, Waiting.WRITABLE, WRITE)
+
+    def _wait(self, task, fileobj, waiters, kind, flag):
+        fd = fileobj if type(fileobj) is int else fileobj.fileno()
+        if fd in waiters:
+            raise RuntimeError(f"{waiters[fd]!r} already waits {kind.value} {fd}; two tasks "
+                               f"cannot wait on one socket in the same direction")
+        self._suspend(task, kind, fd)
+        waiters[fd] = task
+        registered = self._interest.get(fd, 0)
+        if not registered & flag:
+            if not registered:
+                if isinstance(fileobj, Socket):
+                    fileobj._watched_by = self
+                else:
+                    self._eager.add(fd)
+            self._set_interest(fd, registered | flag)
+        return SUSPEND
+
+    def collect(self, events, ready):
+        """Append to ``ready`` each task whose descriptor is ready, per ``poll``'s events."""
+        readers, writers, eager = self.readers, self.writers, self._eager
+        for fd, interest in events:
+            unwanted = False
+            if interest & READ:
+                task = readers.pop(fd, None)
+                if task is None:
+                    unwanted = True
+                else:
+                    task.state = _READY
+                    ready.append(task)
+            if interest & WRITE:
+                task = writers.pop(fd, None)
+                if task is None:
+                    unwanted = True
+                else:
+                    task.state = _READY
+                    ready.append(task)
+            if unwanted or fd in eager:
+                self._update_interest(fd)
+
+    def undo(self, task):
+        """Take ``task`` out of the slot it waits in (it is cancelled, or timed out)."""
+        fd = task._wait_arg
+        del (self.readers if task._wait_kind is Waiting.READABLE else self.writers)[fd]
+        if fd in self._eager:
+            self._update_interest(fd)
+
+    def forget(self, fd):
+        """A socket is about to close: wake its waiters with an error, unregister it."""
+        for waiters in (self.readers, self.writers):
+            task = waiters.pop(fd, None)
+            if task is not None:
+                self._wake(task, None, OSError(errno.EBADF, "the socket was closed while "
+                                                            "this task waited on it"))
+        self._set_interest(fd, 0)
+
+    def _update_interest(self, fd):
+        self._set_interest(fd, (READ if fd in self.readers else 0)
+                           | (WRITE if fd in self.writers else 0))
+
+    def _set_interest(self, fd, interest):
+        registered = self._interest.get(fd, 0)
+        if interest == registered:
+            return
+        if not registered:
+            self._multiplexer.register(fd, interest)
+        elif interest:
+            self._multiplexer.modify(fd, interest)
+        else:
+            self._multiplexer.unregister(fd)
+        if interest:
+            self._interest[fd] = interest
+        else:
+            del self._interest[fd]
+            self._eager.discard(fd)
