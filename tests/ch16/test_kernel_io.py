@@ -197,3 +197,41 @@ def test_a_refused_connection_raises_connection_refused_error(kernel):
                 yield from open_connection("127.0.0.1", port)
 
         kernel.run(main())
+
+
+def test_after_a_short_read_the_next_recv_waits_first_and_loses_nothing(kernel, pair):
+    left, right = pair
+    trace = []
+
+    def other():
+        trace.append("other ran")
+        yield from sleep(0)
+
+    def main():
+        right.raw.send(b"short")
+        trace.append((yield from left.recv(100)))  # 5 of 100 bytes: the socket is empty
+        right.raw.send(b"more")
+        yield from spawn(other())
+        trace.append((yield from left.recv(100)))  # waits first, so other runs first
+
+    kernel.run(main())
+    assert trace == [b"short", "other ran", b"more"]
+
+
+def test_after_a_full_read_the_next_recv_tries_first(kernel, pair):
+    left, right = pair
+    trace = []
+
+    def other():
+        trace.append("other ran")
+        yield from sleep(0)
+
+    def main():
+        right.raw.send(b"exactly10!and more")
+        trace.append((yield from left.recv(10)))  # as much as asked: there may be more
+        yield from spawn(other())
+        trace.append((yield from left.recv(100)))
+        yield from sleep(0)
+
+    kernel.run(main())
+    assert trace == [b"exactly10!", b"and more", "other ran"]
