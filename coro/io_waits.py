@@ -24,7 +24,7 @@ from coro.kernel_io import Socket
 from coro.multiplexer import READ, WRITE
 from coro.task import SUSPEND, TaskState, Waiting
 
-_READY = TaskState.READY
+_READY, _WAITING = TaskState.READY, TaskState.WAITING
 
 
 class IOWaits:
@@ -53,24 +53,27 @@ class IOWaits:
 
     def wait_readable(self, task, trap):
         """The handler of :class:`~coro.traps.WaitReadable`."""
-        return self._wait(task, trap.fileobj, self.readers, Waiting.READABLE, READ)
+        return self._wait(task, trap, self.readers, Waiting.READABLE, READ)
 
     def wait_writable(self, task, trap):
         """The handler of :class:`~coro.traps.WaitWritable`."""
-        return self._wait(task, trap.fileobj, self.writers, Waiting.WRITABLE, WRITE)
+        return self._wait(task, trap, self.writers, Waiting.WRITABLE, WRITE)
 
-    def _wait(self, task, fileobj, waiters, kind, flag):
-        fd = fileobj if type(fileobj) is int else fileobj.fileno()
+    def _wait(self, task, trap, waiters, kind, flag):
+        fd = trap.fd
         if fd in waiters:
             raise RuntimeError(f"{waiters[fd]!r} already waits {kind.value} {fd}; two tasks "
                                f"cannot wait on one socket in the same direction")
-        self._suspend(task, kind, fd)
+        if task.cancel_pending or task._deadlines:
+            self._suspend(task, kind, fd)  # which raises, or suspends the task as below
+        else:  # the usual case, written out: this runs once per wait
+            task.state, task._wait_kind, task._wait_arg = _WAITING, kind, fd
         waiters[fd] = task
         registered = self._interest.get(fd, 0)
         if not registered & flag:
             if not registered:
-                if isinstance(fileobj, Socket):
-                    fileobj._watched_by = self
+                if isinstance(trap.fileobj, Socket):
+                    trap.fileobj._watched_by = self
                 else:
                     self._eager.add(fd)
             self._set_interest(fd, registered | flag)

@@ -1,9 +1,9 @@
 """Sockets for kernel tasks: try the call first, and wait only when it would block.
 
 A :class:`Socket` wraps a non-blocking socket. Each operation first makes the system
-call; only when it fails with :exc:`BlockingIOError` (EAGAIN) does the task yield a
-trap (:func:`~coro.traps.wait_readable` or :func:`~coro.traps.wait_writable`) and try
-again once the kernel wakes it. When data is already there, which is most of the time
+call; only when it fails with :exc:`BlockingIOError` (EAGAIN) does the task hand the
+kernel a trap (:class:`~coro.traps.WaitReadable` or :class:`~coro.traps.WaitWritable`)
+and try again once the kernel wakes it. When data is already there, which is most of the time
 on a busy connection, a ``recv`` costs one system call and never touches the kernel.
 
 One exception, measured in ``make bench``: a ``recv`` that returned less than it asked
@@ -25,7 +25,7 @@ import socket
 import types
 
 from coro.nonblocking import os_error
-from coro.traps import wait_readable, wait_writable
+from coro.traps import WaitReadable, WaitWritable, kernel_trap
 
 
 class Socket:
@@ -35,12 +35,13 @@ class Socket:
     kernel's :class:`~coro.io_waits.IOWaits` that has its descriptor registered, or None.
     """
 
-    __slots__ = ("_sock", "_fd", "_watched_by", "_drained")  # _drained: the last recv was short
+    __slots__ = ("_sock", "_fd", "_watched_by", "_drained", "_readable", "_writable")
 
     def __init__(self, sock):
         sock.setblocking(False)
         self._sock, self._fd, self._watched_by = sock, sock.fileno(), None
-        self._drained = False
+        self._drained = False  # the last recv was short: the socket is empty
+        self._readable, self._writable = WaitReadable(self), WaitWritable(self)
 
     def fileno(self):
         return self._fd
@@ -54,12 +55,12 @@ class Socket:
     def recv(self, size):
         """Receive up to ``size`` bytes; ``b""`` when the peer has closed its side."""
         if self._drained:
-            yield from wait_readable(self)
+            yield from kernel_trap(self._readable)
         while True:
             try:
                 data = self._sock.recv(size)
             except BlockingIOError:
-                yield from wait_readable(self)
+                yield from kernel_trap(self._readable)
             else:
                 self._drained = 0 < len(data) < size
                 return data
@@ -71,7 +72,7 @@ class Socket:
             try:
                 return self._sock.send(data)
             except BlockingIOError:
-                yield from wait_writable(self)
+                yield from kernel_trap(self._writable)
 
     @types.coroutine
     def sendall(self, data):
@@ -88,7 +89,7 @@ class Socket:
                 try:
                     view = view[self._sock.send(view):]
                 except BlockingIOError:
-                    yield from wait_writable(self)
+                    yield from kernel_trap(self._writable)
 
     @types.coroutine
     def accept(self):
@@ -97,7 +98,7 @@ class Socket:
             try:
                 sock, address = self._sock.accept()
             except BlockingIOError:
-                yield from wait_readable(self)
+                yield from kernel_trap(self._readable)
             else:
                 return Socket(sock), address
 
@@ -110,7 +111,7 @@ class Socket:
         """
         code = self._sock.connect_ex(address)
         if code in (errno.EINPROGRESS, errno.EAGAIN):
-            yield from wait_writable(self)
+            yield from kernel_trap(self._writable)
             code = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if code:
             raise os_error(code)

@@ -9,7 +9,7 @@ resumes the task with the answer, which becomes the value of the ``yield``, or w
 an exception raised at the ``yield``.
 
 Nothing else crosses between a task and the kernel: no callbacks, no shared queues.
-Every function here goes through :func:`_trap`, the only ``yield`` in the runtime's
+Every function here goes through :func:`kernel_trap`, the only ``yield`` in the runtime's
 coroutines, and is marked with :func:`types.coroutine`, so the same call works in
 both kinds of task::
 
@@ -27,26 +27,30 @@ class Trap:
     __slots__ = ()
 
     def __repr__(self):
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        names = [name for cls in reversed(type(self).__mro__)
+                 for name in getattr(cls, "__slots__", ())]
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
         return f"{type(self).__name__}({fields})"
 
 
-class WaitReadable(Trap):
+class _WaitIO(Trap):
+    __slots__ = ("fileobj", "fd")
+
+    def __init__(self, fileobj):
+        self.fileobj = fileobj
+        self.fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+
+
+class WaitReadable(_WaitIO):
     """Suspend until ``fileobj`` (a descriptor, or an object with ``fileno()``) is readable."""
 
-    __slots__ = ("fileobj",)
-
-    def __init__(self, fileobj):
-        self.fileobj = fileobj
+    __slots__ = ()
 
 
-class WaitWritable(Trap):
+class WaitWritable(_WaitIO):
     """Suspend until ``fileobj`` is writable."""
 
-    __slots__ = ("fileobj",)
-
-    def __init__(self, fileobj):
-        self.fileobj = fileobj
+    __slots__ = ()
 
 
 class Sleep(Trap):
@@ -113,19 +117,23 @@ class AddDeadline(Trap):
 
 
 @types.coroutine
-def _trap(trap):
-    """The door: hand ``trap`` to the kernel, and return what it answers."""
-    return (yield trap)
+def kernel_trap(request):
+    """The door: hand ``request`` (a :class:`Trap`) to the kernel; return its answer.
+
+    Traps hold no state of their own, so one object may be handed over many times:
+    a :class:`~coro.kernel_io.Socket` makes its two waits once, not once per wait.
+    """
+    return (yield request)
 
 
 def wait_readable(fileobj):
     """Suspend the task until ``fileobj`` is readable (or has hung up)."""
-    return _trap(WaitReadable(fileobj))
+    return kernel_trap(WaitReadable(fileobj))
 
 
 def wait_writable(fileobj):
     """Suspend the task until ``fileobj`` is writable."""
-    return _trap(WaitWritable(fileobj))
+    return kernel_trap(WaitWritable(fileobj))
 
 
 def sleep(seconds):
@@ -133,7 +141,7 @@ def sleep(seconds):
 
     ``sleep(0)`` lets every other ready task run, and the sockets be polled, first.
     """
-    return _trap(Sleep(seconds))
+    return kernel_trap(Sleep(seconds))
 
 
 def spawn(coro):
@@ -141,7 +149,7 @@ def spawn(coro):
 
     The new task starts in the kernel's next round; the caller goes on at once.
     """
-    return _trap(Spawn(coro))
+    return kernel_trap(Spawn(coro))
 
 
 def join(task):
@@ -150,12 +158,12 @@ def join(task):
     Raises:
         TaskCancelled: if the task was cancelled.
     """
-    return _trap(Join(task))
+    return kernel_trap(Join(task))
 
 
 def wait_any(tasks):
     """Wait until one of ``tasks`` has ended, and return it (without its result)."""
-    return _trap(WaitAny(tuple(tasks)))
+    return kernel_trap(WaitAny(tuple(tasks)))
 
 
 def cancel(task, *, wait=True):
@@ -165,17 +173,17 @@ def cancel(task, *, wait=True):
         wait: Whether to wait until the task has ended (its ``finally`` blocks have run).
             That wait is cleanup, so no cancel or deadline of the caller interrupts it.
     """
-    return _trap(Cancel(task, wait))
+    return kernel_trap(Cancel(task, wait))
 
 
 def current_task():
     """The Task that calls it."""
-    return _trap(CurrentTask())
+    return kernel_trap(CurrentTask())
 
 
 def add_deadline(seconds):
     """Make every wait of this task fail once ``seconds`` have passed; see :func:`timeout_after`."""
-    return _trap(AddDeadline(seconds))
+    return kernel_trap(AddDeadline(seconds))
 
 
 def not_a_trap(value):
