@@ -51,16 +51,13 @@ class IOWaits:
         """Whether any task waits on a descriptor."""
         return bool(self.readers or self.writers)
 
-    def wait_readable(self, task, trap):
-        """The handler of :class:`~coro.traps.WaitReadable`."""
-        return self._wait(task, trap, self.readers, Waiting.READABLE, READ)
-
-    def wait_writable(self, task, trap):
-        """The handler of :class:`~coro.traps.WaitWritable`."""
-        return self._wait(task, trap, self.writers, Waiting.WRITABLE, WRITE)
-
-    def _wait(self, task, trap, waiters, kind, flag):
+    def wait(self, task, trap):
+        """The handler of :class:`~coro.traps.WaitReadable` and :class:`~coro.traps.WaitWritable`."""
         fd = trap.fd
+        if trap.reading:
+            waiters, kind, flag = self.readers, Waiting.READABLE, READ
+        else:
+            waiters, kind, flag = self.writers, Waiting.WRITABLE, WRITE
         if fd in waiters:
             raise RuntimeError(f"{waiters[fd]!r} already waits {kind.value} {fd}; two tasks "
                                f"cannot wait on one socket in the same direction")

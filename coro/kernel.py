@@ -89,8 +89,8 @@ class Kernel:
         self._running = self._closed = False
         self.stopped_by = None
         self._traps = {
-            traps.WaitReadable: self._io.wait_readable,
-            traps.WaitWritable: self._io.wait_writable,
+            traps.WaitReadable: self._io.wait,
+            traps.WaitWritable: self._io.wait,
             traps.Sleep: self._trap_sleep,
             traps.Spawn: self._trap_spawn,
             traps.Join: self._trap_join,
@@ -166,8 +166,9 @@ class Kernel:
                 self._jump(max(timers[0][0] - self._now(), 0))
             self._fire_due_alarms()
         if self.slow_task is None:
+            step, next_task = self._step, ready.popleft
             for _ in range(len(ready)):
-                self._step(ready.popleft())
+                step(next_task())
         else:
             for _ in range(len(ready)):
                 task, start = ready.popleft(), self._now()
@@ -180,7 +181,8 @@ class Kernel:
     def _step(self, task):
         """Resume ``task`` and run it until it waits or ends: the only place tasks run."""
         value, exc = task._value, task._exc
-        task._value = task._exc = None
+        if value is not None or exc is not None:
+            task._value = task._exc = None  # do not keep them alive
         send, handlers = task._send, self._traps
         while True:
             try:

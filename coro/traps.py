@@ -45,12 +45,14 @@ class WaitReadable(_WaitIO):
     """Suspend until ``fileobj`` (a descriptor, or an object with ``fileno()``) is readable."""
 
     __slots__ = ()
+    reading = True
 
 
 class WaitWritable(_WaitIO):
     """Suspend until ``fileobj`` is writable."""
 
     __slots__ = ()
+    reading = False
 
 
 class Sleep(Trap):
