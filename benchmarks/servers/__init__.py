@@ -50,6 +50,8 @@ LINEUP = (
            fd_ceiling_reason=f"select cannot watch fds ≥ {FD_SETSIZE}"),
     Server("coro-poll", "coro_reactor", ("--backend", "poll"), "coro-poll"),
     Server("coro-epoll", "coro_reactor", ("--backend", "epoll"), "coro-epoll"),
+    Server("coro-inline", "coro_inline"),
+    Server("coro-kernel", "coro_kernel", ("--backend", "epoll")),
     Server("asyncio", "asyncio_protocols", (), "asyncio"),
     Server("asyncio-streams", "asyncio_streams"),
     Server("uvloop", "asyncio_protocols", ("--loop", "uvloop"), "uvloop"),
