@@ -1,0 +1,101 @@
+"""Chapter 16: the poetry client as tasks on the kernel.
+
+Chapter 2's ``get_poetry`` read from top to bottom, connect, receive until the end,
+return the poem, and it blocked: one download at a time. Chapters 5 to 11 downloaded
+all the poems at once, and paid for it by cutting the download into pieces, steps of
+a loop or callbacks of a protocol, that keep their state in objects between two
+events. Here ``get_poetry`` reads from top to bottom again, as chapter 2's did, and
+the downloads still overlap: each runs as a task, a generator that the kernel
+(:mod:`coro.kernel`) suspends at each ``yield from`` that would block and resumes
+when its socket is ready. The state between two events is the generator's frame.
+
+``--timeout`` means what it means in every client of this book: give up on a server
+that sends nothing for that long. Here it is a :func:`~coro.timeouts.timeout_after`
+around each wait, the connect and every ``recv``. A failed download is reported
+through ``done`` and fails only its own task.
+
+    python -m coro.kernel_client [--backend select|poll|epoll] [--timeout SECONDS]
+                                 [--save DIR] [--timeline] [HOST:]PORT ...
+"""
+
+import sys
+
+from coro import cli, multiplexer
+from coro.kernel import Kernel
+from coro.kernel_io import open_connection
+from coro.task_group import TaskGroup
+from coro.timeouts import timeout_after
+from coro.trace import Event
+
+
+def get_poetry(host, port, *, timeout, trace, task):
+    """Download the poem at ``host:port``; a generator, run as a kernel task.
+
+    Args:
+        timeout: Give up when the server sends nothing for this many seconds.
+        trace: A :class:`~coro.trace.Trace` to record the download's events in.
+        task: The task number the events are recorded under.
+
+    Returns:
+        The poem's bytes.
+
+    Raises:
+        OSError: the connection was refused or reset.
+        TimeoutError: the server sent nothing for ``timeout`` seconds.
+    """
+    sock = yield from timeout_after(timeout, open_connection(host, port))
+    with sock:
+        trace.record(task, Event.CONNECTED)
+        chunks = []
+        while True:
+            data = yield from timeout_after(timeout, sock.recv(4096))  # others run meanwhile
+            if not data:
+                break  # end of connection is end of poem
+            trace.record(task, Event.RECEIVED, len(data))
+            chunks.append(data)
+    return b"".join(chunks)
+
+
+def download_all(addresses, *, timeout, trace, done, backend=None):
+    """Download the poems at the same time, one task each, in a task group on one kernel.
+
+    Raises:
+        KeyboardInterrupt: after Ctrl-C or SIGTERM; every task was cancelled, and every
+            socket closed, first.
+        ExceptionGroup: when ``done`` raised; the other downloads were cancelled.
+    """
+    def download(task, host, port):
+        # The try is here, inside the task, so that a failed download ends as a report,
+        # and the task group, which cancels every task once one fails, never hears of it.
+        try:
+            poem = yield from get_poetry(host, port, timeout=timeout, trace=trace, task=task)
+        except Exception as error:  # refused, reset, timed out, past FD_SETSIZE, ...
+            done(task, error=error)
+        else:
+            done(task, poem=poem)
+
+    def main():
+        group = TaskGroup()
+        for task, (host, port) in enumerate(addresses, start=1):
+            trace.record(task, Event.START)
+            yield from group.spawn(download(task, host, port))
+        yield from group.join()
+
+    with Kernel(multiplexer.create(backend)) as kernel:
+        kernel.run(main())
+
+
+def main(argv=None):
+    """Run the client; return the exit status."""
+    return cli.main(download_all, argv, prog="python -m coro.kernel_client",
+                    description=__doc__.split("\n\n")[0], stage_options=[(
+                        ("--backend",),
+                        {"choices": list(multiplexer.BACKENDS),
+                         "default": multiplexer.best_backend(),
+                         "help": "how the kernel waits for the sockets "
+                                 "(default: %(default)s)"},
+                    )])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""The kernel client: every check every client passes, on each backend; get_poetry alone,
+as one task; and what a task group does with a failure that is not a download's."""
+
+import functools
+import socket
+
+import pytest
+
+from coro import kernel_client, multiplexer
+from coro.clock import FakeClock
+from coro.kernel import Kernel
+from coro.kernel_io import Socket
+from coro.traps import sleep, spawn
+from coro.trace import Event, Trace
+from poetry_server import spawn as spawn_servers
+from tests import client_checks as check
+from tests.support import (ScriptedServer, catalogue_bytes, descriptors_past_fd_setsize,
+                           events, run_module)
+
+MODULE = "coro.kernel_client"
+
+
+@pytest.fixture(params=list(multiplexer.BACKENDS))
+def stage(request):
+    """The stage with its ``download_all`` bound to one backend."""
+    class Stage:
+        download_all = functools.partial(kernel_client.download_all, backend=request.param)
+    return Stage
+
+
+def test_the_downloads_interleave_in_one_thread(stage, capsys):
+    check.check_the_downloads_overlap(stage, capsys)
+
+
+def test_non_ascii_poems_with_one_byte_chunks(stage, capsys):
+    check.check_non_ascii_poems_with_one_byte_chunks(stage, capsys)
+
+
+def test_downloads_every_poem(stage, capsys):
+    check.check_downloads_every_poem(stage, capsys)
+
+
+def test_a_server_that_resets_mid_poem(stage, capsys):
+    check.check_a_server_that_resets_mid_poem(stage, capsys)
+
+
+def test_a_server_that_never_sends_times_out(stage, capsys):
+    check.check_a_server_that_never_sends_times_out(stage, capsys)
+
+
+def test_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys):
+    check.check_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys)
+
+
+def test_a_server_that_never_accepts_times_out_while_connecting(stage, capsys):
+    # A listener whose backlog is full drops new handshakes, so the connect hangs.
+    with socket.socket() as listener, socket.socket() as first:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)  # room for one waiting connection: ``first`` takes it
+        address = listener.getsockname()
+        first.connect(address)
+        report, status, lines = check.run_in_process(stage, [address], capsys, timeout=0.2)
+    assert status == 1
+    assert lines[0] == f"Task 1: failed: timed out: 127.0.0.1:{address[1]} sent nothing for 0.2s"
+
+
+def test_command_line_output_and_save(tmp_path):
+    check.check_command_line_output(MODULE, tmp_path)
+
+
+def test_the_backend_option():
+    with spawn_servers("science", delay=0, num_bytes=100) as [address]:
+        for backend in multiplexer.BACKENDS:
+            result = run_module(MODULE, "--backend", backend, address[1])
+            assert result.returncode == 0, result.stderr
+
+
+def test_one_refused_server_fails_only_its_task():
+    check.check_one_refused_server_fails_only_its_task(MODULE)
+
+
+def test_ctrl_c_closes_everything_and_exits_cleanly():
+    check.check_ctrl_c_closes_everything_and_exits_cleanly(MODULE, connections=3)
+
+
+def test_usage_errors(tmp_path):
+    check.check_usage_errors(MODULE, tmp_path)
+
+
+@pytest.mark.xfail(strict=True, raises=ExceptionGroup, reason=(
+    "kernel: a trap handler that raises after _suspend leaves the task WAITING in the "
+    "waiters table; closing the socket then queues the finished task again, and "
+    "stepping it replaces its result with TypeError"))
+def test_select_names_its_limit_when_a_socket_is_past_fd_setsize(capsys):
+    with spawn_servers("science", "tyger", delay=0, num_bytes=100) as addresses:
+        # The kernel's own two sockets get low numbers, the connections high ones.
+        with descriptors_past_fd_setsize(spare_low=2):
+            report, status, lines = check.run_in_process(kernel_client, addresses, capsys,
+                                                         backend="select")
+    assert status == 1
+    assert len(report.errors) == 2
+    assert all("FD_SETSIZE (1024)" in line and "--backend epoll" in line
+               for line in lines if line.startswith("Task "))
+
+
+# -- get_poetry alone: one generator, run as the kernel's main task ----------------------
+
+def test_get_poetry_is_a_task_whose_result_is_the_poem():
+    trace = Trace()
+    with spawn_servers("tyger", delay=0, num_bytes=200) as [(host, port)]:
+        with Kernel() as kernel:
+            poem = kernel.run(kernel_client.get_poetry(host, port, timeout=10, trace=trace,
+                                                       task=7))
+    assert poem == catalogue_bytes("tyger")
+    kinds = [event for task, event in events(trace) if task == 7]
+    assert kinds[0] is Event.CONNECTED and set(kinds[1:]) == {Event.RECEIVED}
+    assert sum(record.nbytes for record in trace.records_of(7)) == len(poem)
+
+
+@pytest.fixture
+def paired(monkeypatch):
+    """``open_connection`` hands get_poetry one end of a socketpair; yields the other end.
+
+    Bytes on a socketpair are readable the moment they are sent, so a kernel on a fake
+    clock never skips past them: only the sleeps move the clock.
+    """
+    ours, theirs = socket.socketpair()
+    client_end = Socket(theirs)
+    connected = []
+
+    def open_connection(host, port):
+        connected.append((host, port))
+        yield from sleep(0)  # a connect takes at least one turn
+        return client_end
+
+    monkeypatch.setattr(kernel_client, "open_connection", open_connection)
+    with ours, client_end:
+        yield Socket(ours), connected
+
+
+def pace(server_end, pieces):
+    """A task that sends each ``(seconds, data)`` piece after sleeping, then closes."""
+    with server_end:
+        for seconds, data in pieces:
+            yield from sleep(seconds)
+            yield from server_end.sendall(data)
+
+
+def download_while(server_task, *, timeout):
+    """Run get_poetry against ``server_task`` on a fake clock; returns (outcome, time)."""
+    clock = FakeClock()
+
+    def main():
+        yield from spawn(server_task)
+        try:
+            return (yield from kernel_client.get_poetry("127.0.0.1", 1, timeout=timeout,
+                                                        trace=Trace(), task=1))
+        except TimeoutError as exc:
+            return exc
+
+    with Kernel(clock=clock, handle_signals=False) as kernel:
+        outcome = kernel.run(main())
+    return outcome, clock.now()
+
+
+def test_the_timeout_counts_from_the_last_bytes_not_from_the_start(paired):
+    server_end, connected = paired
+    poem, when = download_while(pace(server_end, [(9, b"The "), (9, b"Tyger"), (9, b"")]),
+                                timeout=10)
+    assert (poem, when) == (b"The Tyger", 27)  # 27s in all, never 10s without a byte
+    assert connected == [("127.0.0.1", 1)]
+
+
+def test_a_silence_longer_than_the_timeout_fails_the_download(paired):
+    server_end, _ = paired
+    outcome, when = download_while(pace(server_end, [(9, b"The "), (11, b"Tyger")]),
+                                   timeout=10)
+    assert isinstance(outcome, TimeoutError)
+    assert when == 19  # 9s for the first bytes, then 10s of silence
+
+
+# -- a failure that is not a download's ---------------------------------------------------
+
+def _never_send(socks):
+    [sock] = socks
+    sock.recv(1)  # returns when the client gives up and closes
+
+
+def test_a_done_that_raises_cancels_the_other_downloads_and_comes_out(capsys):
+    # A failed download is reported through done and fails nothing else. An error in
+    # done itself is a bug of the caller's: the task group cancels the other downloads
+    # (their sockets close) and download_all raises it, instead of going on without it.
+    ended = []
+
+    def done(task, **outcome):
+        ended.append((task, sorted(outcome)))
+        raise RuntimeError(f"done failed for task {task}")
+
+    with spawn_servers("tyger", delay=0, num_bytes=100) as [good], \
+            ScriptedServer(_never_send) as silent:
+        with pytest.raises(ExceptionGroup) as raised:
+            kernel_client.download_all([good, silent.address], timeout=60, trace=Trace(),
+                                       done=done)
+    assert ended == [(1, ["poem"])]
+    [error] = raised.value.exceptions
+    assert str(error) == "done failed for task 1"
+    # Task 2's socket was closed when it was cancelled: no_descriptor_left_open checks it.
