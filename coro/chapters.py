@@ -80,6 +80,10 @@ CHAPTERS = (
         Stage("client", "python -m coro.gather_client [--deadline SECONDS] [HOST:]PORT ..."),
         Stage("server", "python -m poetry_server.proxy [--idle-timeout SECONDS] [HOST:]PORT"),
     )),
+    Chapter(14, "Generators", (
+        Stage("demo", "python -m coro.generators [--list] [DEMO ...]"),
+        Stage("demo", "python -m coro.round_robin [--lines N] [POEM ...]"),
+    )),
 )
 
 

@@ -79,6 +79,7 @@ class SelfPipe:
         return restore
 
     def close(self):
+        """Close both ends; :meth:`wake` does nothing from now on."""
         self.closed = True
         self._in.close()
         self._out.close()

@@ -184,7 +184,11 @@ def current_task():
 
 
 def add_deadline(seconds):
-    """Make every wait of this task fail once ``seconds`` have passed; see :func:`timeout_after`."""
+    """Make every wait of this task fail once ``seconds`` have passed.
+
+    The answer is a :class:`~coro.task.Deadline`; :func:`~coro.timeouts.timeout_after`
+    is the way to use it.
+    """
     return kernel_trap(AddDeadline(seconds))
 
 
