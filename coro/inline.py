@@ -150,7 +150,7 @@ class _Driver:
             except StopIteration as stop:
                 self._finish(stop.value, resumed_by)
                 return
-            except Exception:  # noqa: BLE001 - the generator's error is its Deferred's failure
+            except Exception:  # noqa: BLE001 - the generator's error: a failure
                 self._finish(Failure(), resumed_by)
                 return
             finally:

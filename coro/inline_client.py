@@ -98,7 +98,7 @@ def download_all(addresses, *, timeout, trace, done, transform_server, transform
         trace.record(task, Event.START)
         try:
             poem = yield get_transformed(reactor, address, task)
-        except Exception as error:  # noqa: BLE001 - any error of the download is the task's
+        except Exception as error:  # noqa: BLE001 - whatever it is, the task failed
             if not stopping:
                 done(task, error=error)
         else:

@@ -461,3 +461,17 @@ def test_nothing_is_left_behind_when_a_waiting_generator_is_dropped(unhandled_fa
     task()
     gc.collect()
     assert unhandled_failures.take() == []
+
+
+def test_a_finally_that_waits_while_closing_fails_the_deferred_with_runtime_error():
+    # Closing allows no more waiting: a yield in a finally block is the generator's error.
+    @inline_callbacks
+    def task():
+        try:
+            yield Deferred()
+        finally:
+            yield succeed("one last wait")
+
+    returned = task()
+    returned.cancel()
+    assert outcome(returned) == (RuntimeError, "generator ignored GeneratorExit")
