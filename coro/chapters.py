@@ -84,6 +84,10 @@ CHAPTERS = (
         Stage("demo", "python -m coro.generators [--list] [DEMO ...]"),
         Stage("demo", "python -m coro.round_robin [--lines N] [POEM ...]"),
     )),
+    Chapter(15, "Inline callbacks, and await on Deferreds", (
+        Stage("client", "python -m coro.inline_client --transform-server [HOST:]PORT "
+                        "[--transform NAME] [--async] [HOST:]PORT ..."),
+    )),
 )
 
 

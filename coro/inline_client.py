@@ -30,7 +30,7 @@ from coro.deferred_list import DeferredList
 from coro.inline import ensure_deferred, inline_callbacks
 from coro.reactor import Reactor
 from coro.trace import Event
-from coro.transform_client import (BadReply, TransformError, _transform_name,
+from coro.transform_client import (BadReply, TransformError, transform_name,
                                    describe_transform_failure, transform)
 
 
@@ -132,7 +132,7 @@ def main(argv=None):
                          {"type": cli.parse_address, "required": True, "metavar": "[HOST:]PORT",
                           "help": "the transformation server (host: 127.0.0.1)"}),
                         (("--transform",),
-                         {"type": _transform_name, "default": "cummingsify",
+                         {"type": transform_name, "default": "cummingsify",
                           "dest": "transform_name", "metavar": "NAME",
                           "help": "the transform to ask for (default: %(default)s)"}),
                         (("--async",),

@@ -264,7 +264,8 @@ def download_all(addresses, *, timeout, trace, done, transform_server, transform
         raise KeyboardInterrupt
 
 
-def _transform_name(text):
+def transform_name(text):
+    """``--transform``'s type: a transform's name, or a usage error that says what one is."""
     if not _NAME.fullmatch(text):
         raise argparse.ArgumentTypeError(
             f"a transform name is ASCII letters, digits, '_' and '-', not {text!r}")
@@ -279,7 +280,7 @@ def main(argv=None):
                          {"type": cli.parse_address, "required": True, "metavar": "[HOST:]PORT",
                           "help": "the transformation server (host: 127.0.0.1)"}),
                         (("--transform",),
-                         {"type": _transform_name, "default": "cummingsify",
+                         {"type": transform_name, "default": "cummingsify",
                           "dest": "transform_name", "metavar": "NAME",
                           "help": "the transform to ask for (default: %(default)s)"}),
                     ])

@@ -43,6 +43,9 @@ intersphinx_mapping = {
 }
 linkcheck_ignore = [] if ONLINE else [r"https?://.*"]
 
+# Quotes and ellipses only: "--timeout" in a docstring's command line stays two hyphens.
+smartquotes_action = "qe"
+
 autodoc_member_order = "bysource"
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False

@@ -181,7 +181,8 @@ def _pyobject(source, name, filename, directive):
     for node in ast.parse(source).body:
         if getattr(node, "name", None) == name:
             lines = source.splitlines(keepends=True)
-            return "".join(lines[node.lineno - 1:node.end_lineno])
+            first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            return "".join(lines[first - 1:node.end_lineno])  # with its decorators
     raise directive.error(f"{filename} has no top-level {name!r}")
 
 
