@@ -103,10 +103,6 @@ class Kernel:
         self._wake_fd = self._self_pipe.fileno()
         self._multiplexer.register(self._wake_fd, READ)
 
-    def time(self):
-        """The kernel's idea of now, from its clock."""
-        return self._now()
-
     def pending_timers(self):
         """How many timers (sleeps and deadlines) are set and not cancelled."""
         return len(self._timers) - self._cancelled_alarms
