@@ -10,8 +10,8 @@ once finishes in about the time of the slowest download.
 from dataclasses import dataclass, field
 
 from coro import (
-    blocking_client, busy_client, cli, completion_client, protocol_client, select_client,
-    signal_client, threaded_client,
+    blocking_client, busy_client, cli, completion_client, kernel_client, protocol_client,
+    select_client, signal_client, threaded_client,
 )
 from coro.trace import render_timeline
 from poetry_server import spawn
@@ -43,6 +43,7 @@ MODELS = (
     Model("signal", 6, signal_client.download_all),
     Model("completion", 7, completion_client.download_all),
     Model("protocol", 9, protocol_client.download_all),
+    Model("kernel", 16, kernel_client.download_all),
 )
 
 
