@@ -115,17 +115,22 @@ def serve(listener, poem, **pacing):
 
 
 def serve_all(listeners, poems, options):
-    """The main task: one :func:`serve` task per poem, in a task group."""
+    """The main task: one :func:`serve` task per poem, in a task group.
+
+    Each poem is announced from here, inside the kernel, which handles Ctrl-C and
+    SIGTERM by now: a signal sent as soon as the line is read stops the server cleanly.
+    """
     group = TaskGroup()
     for listener, poem in zip(listeners, poems):
         yield from group.spawn(serve(listener, memoryview(poem.data),
                                      num_bytes=options.num_bytes, delay=options.delay,
                                      idle_timeout=options.idle_timeout))
+        cli.announce(poem, listener.raw)
     yield from group.join()
 
 
 def run(listeners, poems, options, *, clock=None):
-    """Serve each poem on its listening socket until Ctrl-C or SIGTERM.
+    """Announce and serve each poem on its listening socket until Ctrl-C or SIGTERM.
 
     Every socket, the listeners too, is closed when this returns.
 
@@ -161,8 +166,6 @@ def main(argv=None, prog="python -m poetry_server.kernel_server"):
         listeners = cli.listen_all(options, poems)
     except cli.UsageError as exc:
         return cli.fail_usage(prog, exc)
-    for poem, listener in zip(poems, listeners):
-        cli.announce(poem, listener)
     run(listeners, poems, options)
     return 0
 

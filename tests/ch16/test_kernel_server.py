@@ -295,6 +295,20 @@ def test_ctrl_c_or_sigterm_ends_the_command_cleanly(signum):
     assert (server.returncode, out, err) == (0, "", "")
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_right_after_the_serving_line_still_ends_cleanly(signum):
+    # The line is printed once the kernel handles the signals, not a moment before.
+    server = subprocess.Popen(
+        [sys.executable, "-m", MODULE, "--port", "0", "tyger", "science"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    with server:
+        assert server.stdout.readline().startswith("Serving tyger on ")
+        server.send_signal(signum)
+        out, err = server.communicate(timeout=10)
+    assert (server.returncode, err) == (0, "")
+
+
 @pytest.mark.parametrize("args, message", [
     (["--idle-timeout", "0", "tyger"], "--idle-timeout: must be a number of seconds > 0"),
     (["--slow-task", "soon", "tyger"], "--slow-task: not a number of seconds"),
