@@ -1,18 +1,22 @@
 """Chapter 16: the poetry client as tasks on the kernel.
 
 Chapter 2's ``get_poetry`` read from top to bottom, connect, receive until the end,
-return the poem, and it blocked: one download at a time. Chapters 5 to 11 downloaded
-all the poems at once, and paid for it by cutting the download into pieces, steps of
+return the poem, and it blocked: one download at a time. Chapters 5 to 13 downloaded
+all the poems at once, and paid for it by cutting each download into pieces, steps of
 a loop or callbacks of a protocol, that keep their state in objects between two
-events. Here ``get_poetry`` reads from top to bottom again, as chapter 2's did, and
-the downloads still overlap: each runs as a task, a generator that the kernel
-(:mod:`coro.kernel`) suspends at each ``yield from`` that would block and resumes
-when its socket is ready. The state between two events is the generator's frame.
+events; chapter 15 wrote the straight line again, on top of Deferreds and callbacks.
+Here ``get_poetry`` reads like chapter 2's, with a ``yield from`` at each wait, and
+nothing under it but the kernel (:mod:`coro.kernel`): each download is a task, a
+generator that the kernel suspends at each wait and resumes when its socket is ready.
+The state between two events is the generator's frame.
 
 ``--timeout`` means what it means in every client of this book: give up on a server
 that sends nothing for that long. Here it is a :func:`~coro.timeouts.timeout_after`
 around each wait, the connect and every ``recv``. A failed download is reported
-through ``done`` and fails only its own task.
+through ``done`` and fails only its own task. What it still lacks: the name lookup
+in :func:`~coro.kernel_io.open_connection` blocks the kernel (at once, for the
+loopback addresses of this book), and the end of the connection is still the end of
+the poem, so a server that closes early hands over a short poem (chapter 12).
 
     python -m coro.kernel_client [--backend select|poll|epoll] [--timeout SECONDS]
                                  [--save DIR] [--timeline] [HOST:]PORT ...

@@ -16,6 +16,11 @@ kernel reports it. Ctrl-C or SIGTERM cancels every task, so every ``with`` block
 its socket on the way out. ``--slow-task`` is a debug aid: the kernel reports a task
 step that keeps it from every other task for longer than that.
 
+What it still lacks: a task does one thing at a time, and this one only sends. It
+notices that a client has gone only at its next send, and it must read what the
+client said before it closes (:func:`say_goodbye`), or the close would reset the
+connection. Reading and writing at once takes two tasks, or the protocols of chapter 9.
+
     python -m poetry_server.kernel_server [--iface HOST] [--port PORT] [--delay SECONDS]
                                           [--num-bytes N] [--idle-timeout SECONDS]
                                           [--slow-task SECONDS] POEM ...
@@ -31,47 +36,67 @@ from coro.timeouts import timeout_after
 from coro.traps import sleep, spawn
 from poetry_server import cli
 
-#: Seconds to stop accepting after accept() fails: out of descriptors, say. Trying
-#: again at once would spin, since the waiting connection is still waiting.
+#: Seconds to stop accepting after accept() fails, when out of descriptors, say.
+#: Trying again at once would spin, since the waiting connection is still waiting.
 ACCEPT_BACKOFF = 0.1
 
 
-def send_poem(client, address, poem, *, num_bytes, delay, idle_timeout):
-    """Send ``poem`` to one client, ``num_bytes`` every ``delay`` seconds; a task.
+def send_poem(sock, poem, *, num_bytes, delay, idle_timeout):
+    """Send ``poem`` in chunks of ``num_bytes``, sleeping ``delay`` between them.
 
-    The client's socket is closed when the task ends, however it ends. A client that
-    hangs up, or takes nothing for ``idle_timeout`` seconds, is told about on stderr.
+    A generator, run in the client's task: the sleep suspends this task only.
 
-    Args:
-        client: The client's :class:`~coro.kernel_io.Socket`.
-        address: The client's address, for the messages.
-        poem: The poem's bytes (a :class:`memoryview`, so that chunks are not copies).
+    Returns:
+        The number of bytes sent, which is ``len(poem)``.
+
+    Raises:
+        TimeoutError: the client took no bytes for ``idle_timeout`` seconds.
+        OSError: the client hung up.
     """
-    with client:
-        try:
-            for offset in range(0, len(poem), num_bytes):
-                if offset:
-                    yield from sleep(delay)  # this task waits; the others go on
-                yield from send_chunk(client, poem[offset:offset + num_bytes], idle_timeout)
-            yield from say_goodbye(client, idle_timeout)
-        except TimeoutError:
-            tell(address, f"took nothing for {idle_timeout:g}s; dropped")
-        except OSError as exc:  # reset, broken pipe: this client only
-            tell(address, f"hung up before the end of the poem ({exc.strerror})")
+    sent = 0
+    while sent < len(poem):
+        if sent:
+            yield from sleep(delay)
+        chunk = poem[sent:sent + num_bytes]
+        yield from send_chunk(sock, chunk, idle_timeout)
+        sent += len(chunk)
+    return sent
 
 
-def send_chunk(client, chunk, idle_timeout):
+def send_chunk(sock, chunk, idle_timeout):
     """Send all of ``chunk``, however long that takes, as long as the client takes some.
 
     Raises:
         TimeoutError: the client took none of it for ``idle_timeout`` seconds.
     """
     while chunk:
-        sent = yield from timeout_after(idle_timeout, client.send(chunk))
-        chunk = chunk[sent:]
+        taken = yield from timeout_after(idle_timeout, sock.send(chunk))
+        chunk = chunk[taken:]
 
 
-def say_goodbye(client, idle_timeout):
+def serve_client(sock, address, poem, *, num_bytes, delay, idle_timeout):
+    """Send ``poem`` to one client; the task of that client, and its socket's owner.
+
+    Whatever went wrong with this client is told on stderr in one line, and costs this
+    task only. The socket is closed when the task ends, however it ends.
+
+    Args:
+        sock: The client's :class:`~coro.kernel_io.Socket`.
+        address: The client's address, for the messages.
+        poem: The poem's bytes (a :class:`memoryview`, so that chunks are not copies).
+    """
+    with sock:
+        try:
+            yield from send_poem(sock, poem, num_bytes=num_bytes, delay=delay,
+                                 idle_timeout=idle_timeout)
+            yield from say_goodbye(sock, idle_timeout)
+        except TimeoutError:
+            tell(address, f"took nothing for {idle_timeout:g}s; dropped")
+        except OSError as exc:  # reset, broken pipe
+            tell(address, f"hung up before the end of the poem ({exc.strerror})")
+
+
+def say_goodbye(sock, idle_timeout):
     """End the poem with an end of file, and let the client close first.
 
     Closing a socket that holds bytes the client sent (a greeting, a stray key) makes
@@ -80,9 +105,9 @@ def say_goodbye(client, idle_timeout):
     reads as the end of the poem, then reads and drops what the client sent until the
     client closes, or until it has been silent for ``idle_timeout`` seconds.
     """
-    client.shutdown(socket.SHUT_WR)
+    sock.shutdown(socket.SHUT_WR)
     try:
-        while (yield from timeout_after(idle_timeout, client.recv(4096))):
+        while (yield from timeout_after(idle_timeout, sock.recv(4096))):
             pass
     except TimeoutError:
         pass  # it has the whole poem and keeps its end open: close ours all the same
@@ -94,16 +119,16 @@ def tell(address, what):
     print(f"client {host}:{port} {what}", file=sys.stderr, flush=True)
 
 
-def serve(listener, poem, **pacing):
-    """Accept clients on ``listener`` for ever, and start a :func:`send_poem` task for each.
+def serve(listener, poem, *, num_bytes, delay, idle_timeout):
+    """Accept clients for ever, and start a :func:`serve_client` task for each.
 
-    The handlers are not joined: one that fails is reported by the kernel, and the
-    others go on. ``pacing`` is ``num_bytes``, ``delay`` and ``idle_timeout``.
+    The clients' tasks are not joined: one that fails is reported by the kernel, and
+    the others go on.
     """
     with listener:
         while True:
             try:
-                client, address = yield from listener.accept()
+                sock, address = yield from listener.accept()
             except ConnectionAbortedError:
                 continue  # the client gave up while it waited in the queue
             except OSError as exc:
@@ -111,7 +136,8 @@ def serve(listener, poem, **pacing):
                       file=sys.stderr, flush=True)
                 yield from sleep(ACCEPT_BACKOFF)
                 continue
-            yield from spawn(send_poem(client, address, poem, **pacing))
+            yield from spawn(serve_client(sock, address, poem, num_bytes=num_bytes,
+                                          delay=delay, idle_timeout=idle_timeout))
 
 
 def serve_all(listeners, poems, options):

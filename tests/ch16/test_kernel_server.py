@@ -35,7 +35,7 @@ def test_500_clients_get_every_byte_while_bad_clients_misbehave():
 # -- the handler alone: one task, one end of a socketpair, a fake clock ------------------
 
 def run_handler(poem, peer, *, num_bytes, delay, idle_timeout=60.0):
-    """Run send_poem on one end of a socketpair and ``peer(sock, clock)`` on the other.
+    """Run serve_client on one end of a socketpair and ``peer(sock, clock)`` on the other.
 
     Bytes on a socketpair are readable the moment they are sent, so the fake clock
     moves only for the sleeps and the timeouts. Returns what ``peer`` returns, and the
@@ -45,7 +45,7 @@ def run_handler(poem, peer, *, num_bytes, delay, idle_timeout=60.0):
     ours, theirs = socket.socketpair()
 
     def main():
-        handler = yield from spawn(kernel_server.send_poem(
+        handler = yield from spawn(kernel_server.serve_client(
             Socket(ours), CLIENT, memoryview(poem), num_bytes=num_bytes, delay=delay,
             idle_timeout=idle_timeout))
         outcome = yield from peer(Socket(theirs), clock)
@@ -80,7 +80,7 @@ def test_a_client_that_never_reads_is_dropped_after_the_idle_timeout(capsys):
     ours, theirs = socket.socketpair()
 
     def main():
-        handler = yield from spawn(kernel_server.send_poem(
+        handler = yield from spawn(kernel_server.serve_client(
             Socket(ours), CLIENT, memoryview(poem), num_bytes=1 << 20, delay=0.0,
             idle_timeout=30.0))
         yield from timeout_after(3600, join(handler))
@@ -179,7 +179,7 @@ def test_out_of_descriptors_the_server_backs_off_then_serves(capsys):
 
 def test_a_handler_that_crashes_is_reported_and_the_server_goes_on(monkeypatch):
     reported, crashed = [], []
-    real_send_poem = kernel_server.send_poem
+    real_serve_client = kernel_server.serve_client
 
     def crash(client):
         with client:
@@ -190,9 +190,9 @@ def test_a_handler_that_crashes_is_reported_and_the_server_goes_on(monkeypatch):
         if not crashed:
             crashed.append(address)
             return crash(client)
-        return real_send_poem(client, address, poem, **pacing)
+        return real_serve_client(client, address, poem, **pacing)
 
-    monkeypatch.setattr(kernel_server, "send_poem", crash_on_the_first_client)
+    monkeypatch.setattr(kernel_server, "serve_client", crash_on_the_first_client)
 
     def get(address):
         sock = yield from open_connection(*address)
@@ -258,7 +258,7 @@ def test_slow_task_reports_a_step_that_keeps_the_kernel(monkeypatch, capsys):
             signal.raise_signal(signal.SIGINT)  # then the reader presses Ctrl-C
             yield from sleep(0)
 
-    monkeypatch.setattr(kernel_server, "send_poem", blocking_handler)
+    monkeypatch.setattr(kernel_server, "serve_client", blocking_handler)
     options, poems = parse("--slow-task", "1", "tyger")
     listener = cli.listen("127.0.0.1", 0)
     with socket.create_connection(listener.getsockname()):  # waits in the queue
