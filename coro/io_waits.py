@@ -36,13 +36,13 @@ class IOWaits:
 
     Args:
         multiplexer: Where descriptors are registered.
-        suspend: ``suspend(task, kind, fd)``, the kernel's first step of every wait
-            (it raises a pending cancel or a passed deadline instead).
+        checkpoint: ``checkpoint(task)``, the kernel's first step of every wait: it
+            raises a pending cancel or a passed deadline instead.
         wake: ``wake(task, value, exc)``, the kernel's way to make a task ready.
     """
 
-    def __init__(self, multiplexer, suspend, wake):
-        self._multiplexer, self._suspend, self._wake = multiplexer, suspend, wake
+    def __init__(self, multiplexer, checkpoint, wake):
+        self._multiplexer, self._checkpoint, self._wake = multiplexer, checkpoint, wake
         self.readers, self.writers = {}, {}  # fd -> the task waiting on it
         self._interest = {}  # fd -> what it is registered for
         self._eager = set()  # descriptors to unregister as soon as their waits end
@@ -62,18 +62,17 @@ class IOWaits:
             raise RuntimeError(f"{waiters[fd]!r} already waits {kind.value} {fd}; two tasks "
                                f"cannot wait on one socket in the same direction")
         if task.cancel_pending or task._deadlines:
-            self._suspend(task, kind, fd)  # which raises, or suspends the task as below
-        else:  # the usual case, written out: this runs once per wait
-            task.state, task._wait_kind, task._wait_arg = _WAITING, kind, fd
-        waiters[fd] = task
+            self._checkpoint(task)
         registered = self._interest.get(fd, 0)
-        if not registered & flag:
+        if not registered & flag:  # register first: if the multiplexer refuses, no trace
+            self._set_interest(fd, registered | flag)
             if not registered:
                 if isinstance(trap.fileobj, Socket):
                     trap.fileobj._watched_by = self
                 else:
                     self._eager.add(fd)
-            self._set_interest(fd, registered | flag)
+        task.state, task._wait_kind, task._wait_arg = _WAITING, kind, fd
+        waiters[fd] = task
         return SUSPEND
 
     def collect(self, events, ready):

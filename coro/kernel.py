@@ -16,12 +16,11 @@ was ready when the turn began. Which task waits on which descriptor is kept by
 
 import collections
 import inspect
-import itertools
 import sys
-from heapq import heapify, heappop, heappush
 
 from coro import multiplexer as _multiplexer
 from coro import traps
+from coro.alarms import AlarmHeap
 from coro.clock import MonotonicClock
 from coro.io_waits import IOWaits
 from coro.multiplexer import READ
@@ -33,20 +32,6 @@ from coro.task import (
 
 _READY, _WAITING, _DONE = TaskState.READY, TaskState.WAITING, TaskState.DONE
 _JOIN, _QUIET, _ANY = "join", "quiet", "any"  # how a task waiting on another is woken
-
-
-class _Alarm:
-    """A timer in the kernel's heap: end ``task``'s sleep, or check its ``deadline``."""
-
-    __slots__ = ("task", "deadline", "cancelled", "_kernel")
-
-    def __init__(self, task, deadline, kernel):
-        self.task, self.deadline, self.cancelled, self._kernel = task, deadline, False, kernel
-
-    def cancel(self):
-        if not self.cancelled:
-            self.cancelled = True
-            self._kernel._alarm_cancelled()
 
 
 class Kernel:
@@ -82,10 +67,8 @@ class Kernel:
         self._handle_signals = handle_signals
         self._ready = collections.deque()
         self._tasks = set()
-        self._timers = []  # a heap of (when, sequence, _Alarm)
-        self._cancelled_alarms = 0
-        self._sequence = itertools.count()
-        self._io = IOWaits(self._multiplexer, self._suspend, self._wake)
+        self._alarms = AlarmHeap()  # every sleep and deadline
+        self._io = IOWaits(self._multiplexer, self._checkpoint, self._wake)
         self._running = self._closed = False
         self.stopped_by = None
         self._traps = {
@@ -105,7 +88,7 @@ class Kernel:
 
     def pending_timers(self):
         """How many timers (sleeps and deadlines) are set and not cancelled."""
-        return len(self._timers) - self._cancelled_alarms
+        return len(self._alarms)
 
     # -- running --------------------------------------------------------------
 
@@ -138,13 +121,11 @@ class Kernel:
 
     def _tick(self):
         # 1. How long may the poll sleep?
-        ready, timers = self._ready, self._timers
+        ready, next_alarm = self._ready, self._alarms.next_time()
         if ready:
             timeout = 0
-        elif timers:
-            timeout = max(timers[0][0] - self._now(), 0)
-            if self._jump is not None:
-                timeout = 0
+        elif next_alarm is not None:
+            timeout = 0 if self._jump is not None else max(next_alarm - self._now(), 0)
         elif self._io:
             timeout = None
         else:
@@ -157,9 +138,9 @@ class Kernel:
                 self._self_pipe.drain()
             self._io.collect(events, ready)
         # 3. Make ready the tasks whose timers are due; then step each task ready now.
-        if timers:
+        if next_alarm is not None:
             if not events and not ready and self._jump is not None:
-                self._jump(max(timers[0][0] - self._now(), 0))
+                self._jump(max(next_alarm - self._now(), 0))  # a fake clock: no sleeping
             self._fire_due_alarms()
         if self.slow_task is None:
             step, next_task = self._step, ready.popleft
@@ -169,8 +150,9 @@ class Kernel:
             for _ in range(len(ready)):
                 task, start = ready.popleft(), self._now()
                 self._step(task)
-                if self._now() - start > self.slow_task:
-                    self.warn(f"{task!r} kept the kernel for {self._now() - start:.3f}s "
+                elapsed = self._now() - start
+                if elapsed > self.slow_task:
+                    self.warn(f"task {task.id} ({task.name}) kept the kernel for {elapsed:.3g}s "
                               f"without a trap (more than {self.slow_task:g}s): "
                               f"a blocking call in a task stops every task")
 
@@ -187,6 +169,9 @@ class Kernel:
                 self._finish(task, stop.value, None)
                 return
             except BaseException as error:
+                # Not this frame in its traceback: it refers to the task, and would keep a
+                # task that nobody joined alive, unreported, until the cycle collector ran.
+                error.__traceback__ = error.__traceback__.tb_next
                 self._finish(task, None, error)
                 if not isinstance(error, (Exception, TaskCancelled)):
                     raise  # KeyboardInterrupt, SystemExit: stop the kernel itself
@@ -244,10 +229,14 @@ class Kernel:
         self._ready.append(task)
 
     def _suspend(self, task, kind, arg):
-        """A blocking trap's first step: deliver a pending cancel or a passed deadline."""
-        if kind is Waiting.CANCELLED_TASK:
-            pass  # cleanup after a cancel: neither a cancel nor a deadline interrupts it
-        elif task.cancel_pending:
+        """A blocking trap's first step: check the task may wait, then mark it waiting."""
+        if kind is not Waiting.CANCELLED_TASK:  # cleanup after a cancel is never interrupted
+            self._checkpoint(task)
+        task.state, task._wait_kind, task._wait_arg = _WAITING, kind, arg
+
+    def _checkpoint(self, task):
+        """Raise a pending cancel, or a passed deadline, at the wait the task asks for."""
+        if task.cancel_pending:
             task.cancel_pending = False
             raise TaskCancelled()
         if task._deadlines:
@@ -255,7 +244,6 @@ class Kernel:
             for deadline in task._deadlines:  # outermost first: it wins a tie
                 if deadline.when <= now:
                     raise DeadlineExpired(deadline)
-        task.state, task._wait_kind, task._wait_arg = _WAITING, kind, arg
 
     def _undo_wait(self, task):
         """Take a waiting task out of the place it waits in."""
@@ -282,7 +270,7 @@ class Kernel:
         if trap.seconds <= 0:
             self._wake(task)  # at the back of the queue: it runs in the next turn
         else:
-            task._wait_arg = self._add_alarm(self._now() + trap.seconds, task, None)
+            task._wait_arg = self._alarms.add(self._now() + trap.seconds, task)
         return SUSPEND
 
     def _trap_spawn(self, task, trap):
@@ -326,40 +314,23 @@ class Kernel:
     def _trap_add_deadline(self, task, trap):
         when = self._now() + trap.seconds
         deadline = Deadline(when, trap.seconds, task._deadlines, None)
-        deadline._alarm = self._add_alarm(when, task, deadline)
+        deadline._alarm = self._alarms.add(when, task, deadline)
         task._deadlines.append(deadline)
         return deadline
 
-    # -- timers ---------------------------------------------------------------
-
-    def _add_alarm(self, when, task, deadline):
-        alarm = _Alarm(task, deadline, self)
-        heappush(self._timers, (when, next(self._sequence), alarm))
-        return alarm
+    # -- alarms ---------------------------------------------------------------
 
     def _fire_due_alarms(self):
-        timers, now = self._timers, self._now()
-        while timers and timers[0][0] <= now:
-            alarm = heappop(timers)[2]
-            if alarm.cancelled:
-                self._cancelled_alarms -= 1
-                continue
-            alarm.cancelled, task = True, alarm.task
+        now = self._now()
+        for alarm in self._alarms.pop_due(now):
+            task = alarm.task
             if alarm.deadline is None:
                 self._wake(task)  # a sleep has ended
             elif task.state is _WAITING and task._wait_kind is not Waiting.CANCELLED_TASK:
                 self._undo_wait(task)
                 expired = next(d for d in task._deadlines if d.when <= now)  # outermost
                 self._wake(task, exc=DeadlineExpired(expired))
-            # else the task is running or ready: its next wait raises, in _suspend
-
-    def _alarm_cancelled(self):
-        # As the reactor does: rebuild the heap when cancelled alarms are most of it.
-        self._cancelled_alarms += 1
-        if self._cancelled_alarms > 512 and self._cancelled_alarms * 2 > len(self._timers):
-            self._timers = [entry for entry in self._timers if not entry[2].cancelled]
-            heapify(self._timers)
-            self._cancelled_alarms = 0
+            # else the task is running or ready: its next wait raises, in _checkpoint
 
     # -- signals, closing ---------------------------------------------------------
 

@@ -3,12 +3,15 @@
 import gc
 import os
 import signal
+import socket
 
 import pytest
 
+from coro import multiplexer
 from coro.clock import FakeClock
 from coro.deferred import Deferred
 from coro.kernel import Kernel
+from coro.kernel_io import Socket
 from coro.task import TaskCancelled
 from coro.traps import (
     cancel, current_task, join, sleep, spawn, wait_any,
@@ -346,4 +349,49 @@ def test_a_step_that_keeps_the_loop_too_long_is_reported_when_asked(clock, error
                 warn=warnings.append) as kernel:
         kernel.run(main())
     [warning] = warnings
-    assert "blocking" in warning and "kept the kernel for 0.250s" in warning
+    assert "blocking) kept the kernel for 0.25s without a trap" in warning
+
+
+def test_a_wait_the_multiplexer_refuses_fails_in_the_task_and_leaves_it_runnable(kernel):
+    def refuse(fd, interest):  # as select() does past FD_SETSIZE
+        raise multiplexer.TooManyDescriptors(f"cannot watch {fd}")
+
+    def reader():
+        ours, theirs = socket.socketpair()
+        sock = Socket(ours)
+        try:
+            yield from sock.recv(1)
+        except multiplexer.TooManyDescriptors:
+            pass
+        finally:
+            sock.close()  # must not wake this task a second time
+            theirs.close()
+        return "done"
+
+    def main():
+        task = yield from spawn(reader())
+        yield from wait_any([task])
+        yield from sleep(0)
+        return task.result()
+
+    kernel._multiplexer.register = refuse
+    assert kernel.run(main()) == "done"
+
+
+def test_a_failed_task_is_reported_as_soon_as_it_is_dropped_without_the_cycle_collector(
+        kernel, errors):
+    def failing():
+        raise ValueError("crashed")
+        yield
+
+    def main():
+        yield from spawn(failing())
+        yield from sleep(1)
+        return len(errors)
+
+    gc.disable()
+    try:
+        assert kernel.run(main()) == 1
+    finally:
+        gc.enable()
+    errors.take()

@@ -87,10 +87,6 @@ def test_usage_errors(tmp_path):
     check.check_usage_errors(MODULE, tmp_path)
 
 
-@pytest.mark.xfail(strict=True, raises=ExceptionGroup, reason=(
-    "kernel: a trap handler that raises after _suspend leaves the task WAITING in the "
-    "waiters table; closing the socket then queues the finished task again, and "
-    "stepping it replaces its result with TypeError"))
 def test_select_names_its_limit_when_a_socket_is_past_fd_setsize(capsys):
     with spawn_servers("science", "tyger", delay=0, num_bytes=100) as addresses:
         # The kernel's own two sockets get low numbers, the connections high ones.

@@ -264,7 +264,7 @@ def test_slow_task_reports_a_step_that_keeps_the_kernel(monkeypatch, capsys):
     with socket.create_connection(listener.getsockname()):  # waits in the queue
         kernel_server.run([listener], poems, options, clock=clock)
     assert re.fullmatch(
-        r"Warning: <Task \d+ \S*blocking_handler \w+> kept the kernel for 1\.500s without a "
+        r"Warning: task \d+ \(\S*blocking_handler\) kept the kernel for 1\.5s without a "
         r"trap \(more than 1s\): a blocking call in a task stops every task\n",
         capsys.readouterr().err)
 
