@@ -88,6 +88,12 @@ CHAPTERS = (
         Stage("client", "python -m coro.inline_client --transform-server [HOST:]PORT "
                         "[--transform NAME] [--async] [HOST:]PORT ..."),
     )),
+    Chapter(16, "A kernel of coroutines", (
+        Stage("client", "python -m coro.kernel_client [--backend select|poll|epoll] "
+                        "[HOST:]PORT ..."),
+        Stage("server", "python -m poetry_server.kernel_server [--idle-timeout SECONDS] "
+                        "[--slow-task SECONDS] POEM ..."),
+    )),
 )
 
 
