@@ -24,14 +24,14 @@ and drops the Deferreds: a kernel runs the generators itself.
 
 import sys
 
-from coro import cli, multiplexer
+from coro import cli, multiplexer, transform_client
 from coro.deferred_client import get_poetry
 from coro.deferred_list import DeferredList
 from coro.inline import ensure_deferred, inline_callbacks
 from coro.reactor import Reactor
 from coro.trace import Event
-from coro.transform_client import (BadReply, TransformError, transform_name,
-                                   describe_transform_failure, transform)
+from coro.transform_client import (BadReply, TransformError, describe_transform_failure,
+                                   transform)
 
 
 @inline_callbacks
@@ -128,13 +128,7 @@ def main(argv=None):
     """Run the client; return the exit status."""
     return cli.main(download_all, argv, prog="python -m coro.inline_client",
                     description=__doc__.split("\n\n")[0], stage_options=[
-                        (("--transform-server",),
-                         {"type": cli.parse_address, "required": True, "metavar": "[HOST:]PORT",
-                          "help": "the transformation server (host: 127.0.0.1)"}),
-                        (("--transform",),
-                         {"type": transform_name, "default": "cummingsify",
-                          "dest": "transform_name", "metavar": "NAME",
-                          "help": "the transform to ask for (default: %(default)s)"}),
+                        *transform_client.STAGE_OPTIONS,
                         (("--async",),
                          {"action": "store_true", "dest": "use_async",
                           "help": "run each task as an 'async def' coroutine that awaits "

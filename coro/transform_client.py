@@ -272,18 +272,21 @@ def transform_name(text):
     return text
 
 
+#: The options this stage adds to every client's command line (chapter 15's shares them).
+STAGE_OPTIONS = [
+    (("--transform-server",),
+     {"type": cli.parse_address, "required": True, "metavar": "[HOST:]PORT",
+      "help": "the transformation server (host: 127.0.0.1)"}),
+    (("--transform",),
+     {"type": transform_name, "default": "cummingsify", "dest": "transform_name",
+      "metavar": "NAME", "help": "the transform to ask for (default: %(default)s)"}),
+]
+
+
 def main(argv=None):
     """Run the client; return the exit status."""
     return cli.main(download_all, argv, prog="python -m coro.transform_client",
-                    description=__doc__.split("\n\n")[0], stage_options=[
-                        (("--transform-server",),
-                         {"type": cli.parse_address, "required": True, "metavar": "[HOST:]PORT",
-                          "help": "the transformation server (host: 127.0.0.1)"}),
-                        (("--transform",),
-                         {"type": transform_name, "default": "cummingsify",
-                          "dest": "transform_name", "metavar": "NAME",
-                          "help": "the transform to ask for (default: %(default)s)"}),
-                    ])
+                    description=__doc__.split("\n\n")[0], stage_options=STAGE_OPTIONS)
 
 
 if __name__ == "__main__":

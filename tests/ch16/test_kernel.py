@@ -8,7 +8,6 @@ import socket
 import pytest
 
 from coro import multiplexer
-from coro.clock import FakeClock
 from coro.deferred import Deferred
 from coro.kernel import Kernel
 from coro.kernel_io import Socket
@@ -16,17 +15,6 @@ from coro.task import TaskCancelled
 from coro.traps import (
     cancel, current_task, join, sleep, spawn, wait_any,
 )
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def kernel(clock, errors):
-    with Kernel(clock=clock, report_error=errors.report) as kernel:
-        yield kernel
 
 
 def worker(trace, clock, name, steps, pause=1.0):

@@ -2,23 +2,10 @@
 
 import pytest
 
-from coro.clock import FakeClock
-from coro.kernel import Kernel
 from coro.task import TaskCancelled
 from coro.task_group import TaskGroup
 from coro.timeouts import timeout_after
 from coro.traps import cancel, sleep, spawn
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def kernel(clock, errors):
-    with Kernel(clock=clock, report_error=errors.report) as kernel:
-        yield kernel
 
 
 def child(trace, clock, name, seconds, error=None):

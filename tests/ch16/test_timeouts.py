@@ -2,22 +2,9 @@
 
 import pytest
 
-from coro.clock import FakeClock
-from coro.kernel import Kernel
 from coro.task import DeadlineExpired
 from coro.timeouts import timeout_after
 from coro.traps import sleep
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def kernel(clock, errors):
-    with Kernel(clock=clock, report_error=errors.report) as kernel:
-        yield kernel
 
 
 def steps(trace, clock, name, pauses):
