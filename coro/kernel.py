@@ -96,7 +96,8 @@ class Kernel:
         """Run ``main`` (a generator or coroutine) and every task it spawns; return its result.
 
         When ``main`` ends, the tasks still running are cancelled, and their ``finally``
-        blocks run, before this returns.
+        blocks run, before this returns. A second Ctrl-C during that cleanup is a plain
+        :exc:`KeyboardInterrupt`: a task that will not stop cannot hold the program.
 
         Raises:
             Exception: what ``main`` raised.
@@ -108,12 +109,14 @@ class Kernel:
         main_task = self._new_task(main)
         restore_signals = self._install_signal_handlers()
         try:
-            while main_task.state is not _DONE and self.stopped_by is None:
-                self._tick()
+            try:
+                while main_task.state is not _DONE and self.stopped_by is None:
+                    self._tick()
+            finally:
+                restore_signals()
             self._cancel_the_rest()
         finally:
             self._running = False
-            restore_signals()
         if self.stopped_by is not None:
             main_task.exception()
             raise KeyboardInterrupt
@@ -174,6 +177,7 @@ class Kernel:
                 error.__traceback__ = error.__traceback__.tb_next
                 self._finish(task, None, error)
                 if not isinstance(error, (Exception, TaskCancelled)):
+                    task._retrieved = True  # it goes on up, out of run(): not lost
                     raise  # KeyboardInterrupt, SystemExit: stop the kernel itself
                 return
             handler = handlers.get(type(trap))

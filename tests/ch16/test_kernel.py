@@ -383,3 +383,25 @@ def test_a_failed_task_is_reported_as_soon_as_it_is_dropped_without_the_cycle_co
     finally:
         gc.enable()
     errors.take()
+
+
+def test_a_second_ctrl_c_interrupts_a_cleanup_that_does_not_end(kernel):
+    trace = []
+
+    def stubborn():
+        while True:
+            try:
+                yield from sleep(60)
+            except TaskCancelled:
+                trace.append("refused to stop")
+                os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C again
+
+    def main():
+        yield from spawn(stubborn())
+        yield from sleep(1)
+        os.kill(os.getpid(), signal.SIGINT)
+        yield from sleep(60)
+
+    with pytest.raises(KeyboardInterrupt):
+        kernel.run(main())
+    assert trace == ["refused to stop"]
