@@ -15,6 +15,7 @@ was ready when the turn began. Which task waits on which descriptor is kept by
 """
 
 import collections
+import enum
 import inspect
 import sys
 
@@ -31,7 +32,17 @@ from coro.task import (
 )
 
 _READY, _WAITING, _DONE = TaskState.READY, TaskState.WAITING, TaskState.DONE
-_JOIN, _QUIET, _ANY = "join", "quiet", "any"  # how a task waiting on another is woken
+
+
+class _Woken(enum.Enum):
+    """How a task waiting for another to end is woken when it does."""
+
+    JOIN = "with its result, or its exception raised"
+    QUIET = "with None (it cancelled the task and waited)"
+    ANY = "with the task that ended first (of several)"
+
+
+_JOIN, _QUIET, _ANY = _Woken.JOIN, _Woken.QUIET, _Woken.ANY
 
 
 class Kernel:
