@@ -57,7 +57,8 @@ class Kernel:
         multiplexer: A :class:`coro.multiplexer.Multiplexer`; the best backend by default.
         clock: An object with ``now()``. With a :class:`~coro.clock.FakeClock` the kernel
             never sleeps for a timer: when no task is ready and no socket is, it moves
-            the clock on to the next timer, so a test of a 60-second sleep takes no time.
+            the clock on to the next timer, so a test of a 60-second sleep takes no time
+            (it does not wait for bytes still in flight: pair it with socketpairs).
         report_error: ``report_error(exception, context)``, for errors nobody handled
             (a task that failed and was never joined); stderr by default.
         handle_signals: Whether :meth:`run`, in the main thread, cancels every task and
