@@ -96,7 +96,11 @@ class Kernel:
         }
         self._self_pipe = SelfPipe()  # Ctrl-C wakes the poll through it
         self._wake_fd = self._self_pipe.fileno()
-        self._multiplexer.register(self._wake_fd, READ)
+        try:
+            self._multiplexer.register(self._wake_fd, READ)
+        except BaseException:  # select cannot watch it, say: leave nothing open
+            self._self_pipe.close()
+            raise
 
     def pending_timers(self):
         """How many timers (sleeps and deadlines) are set and not cancelled."""

@@ -402,6 +402,21 @@ def test_a_second_ctrl_c_interrupts_a_cleanup_that_does_not_end(kernel):
         os.kill(os.getpid(), signal.SIGINT)
         yield from sleep(60)
 
-    with pytest.raises(KeyboardInterrupt):
-        kernel.run(main())
+    # As in a terminal: a shell that starts a job in the background ignores SIGINT for it,
+    # and the handler put back after the first Ctrl-C would then ignore the second.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            kernel.run(main())
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert trace == ["refused to stop"]
+
+
+def test_a_kernel_whose_multiplexer_refuses_its_self_pipe_leaves_nothing_open():
+    class Refusing(type(multiplexer.create())):
+        def register(self, fd, interest):  # as select() does past FD_SETSIZE
+            raise multiplexer.TooManyDescriptors(f"cannot watch {fd}")
+
+    with Refusing() as refusing, pytest.raises(multiplexer.TooManyDescriptors):
+        Kernel(refusing)
