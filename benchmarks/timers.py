@@ -40,8 +40,8 @@ class _Countdown:
 
 
 def coro_timers(count, backend):
-    from coro import multiplexer
-    from coro.reactor import Reactor
+    from coro.io import multiplexer
+    from coro.reactor.loop import Reactor
 
     reactor = Reactor(multiplexer.create(backend))
     countdown = _Countdown(count, reactor.stop)

@@ -1,7 +1,10 @@
 """coro: asynchronous programming built up from blocking sockets, one chapter at a time.
 
 ``python -m coro --list`` prints the chapters and the stages you can run;
-``python -m coro`` runs the tour. The runtime's public pieces are here:
+``python -m coro`` runs the tour. Those stages are the modules at the top of this
+package; the runtime they are built on is four packages, one per layer, each standing
+only on the ones before it: :mod:`coro.io`, :mod:`coro.reactor`, :mod:`coro.deferred`
+and :mod:`coro.kernel`. Their public pieces are here too:
 
 - the reactor and its clocks (chapter 8): :class:`Reactor`, :class:`MonotonicClock`,
   :class:`FakeClock`;
@@ -17,27 +20,19 @@
   :func:`ensure_deferred`, and ``await`` on a Deferred;
 - the kernel of coroutines (chapter 16): :class:`Kernel`, :class:`TaskGroup`,
   :func:`timeout_after`, :exc:`TaskCancelled`; the traps a task yields are in
-  :mod:`coro.traps`, its sockets in :mod:`coro.kernel_io`;
+  :mod:`coro.kernel.traps`, its sockets in :mod:`coro.kernel.sockets`;
 - the trace of a run (chapter 1): :class:`Trace`, :class:`Event`,
   :func:`render_timeline`.
 """
 
-from coro.clock import FakeClock, MonotonicClock
-from coro.deferred import (AlreadyCalledError, CancelledError, Deferred, fail, maybe_deferred,
-                           succeed)
-from coro.deferred_list import DeferredList, FirstError, gather
-from coro.failure import Failure
-from coro.inline import ensure_deferred, inline_callbacks
-from coro.kernel import Kernel
-from coro.protocol import ClientFactory, ConnectionDone, Factory, Protocol
-from coro.reactor import Reactor
-from coro.task import TaskCancelled
-from coro.task_group import TaskGroup
-from coro.tcp import connect, listen
-from coro.timeouts import timeout_after
-from coro.testing import MemoryTransport
+from coro.deferred import (AlreadyCalledError, CancelledError, Deferred, DeferredList, Failure,
+                           FirstError, ensure_deferred, fail, gather, inline_callbacks,
+                           maybe_deferred, succeed)
+from coro.io import FakeClock, MonotonicClock
+from coro.kernel import Kernel, TaskCancelled, TaskGroup, timeout_after
+from coro.reactor import (ClientFactory, ConnectionDone, Factory, MemoryTransport, Protocol,
+                          Reactor, Transport, connect, listen)
 from coro.trace import Event, Trace, render_timeline
-from coro.transport import Transport
 
 __all__ = [
     "AlreadyCalledError", "CancelledError", "ClientFactory", "ConnectionDone", "Deferred",

@@ -28,9 +28,9 @@ import sys
 from dataclasses import dataclass
 
 from coro import cli
-from coro.deferred import fail, maybe_deferred, succeed
+from coro.deferred.deferred import fail, maybe_deferred, succeed
 from coro.deferred_client import get_poetry
-from coro.reactor import Reactor
+from coro.reactor.loop import Reactor
 
 #: Seconds between two ticks.
 INTERVAL = 0.1

@@ -16,7 +16,7 @@ import sys
 import time
 
 from coro import cli
-from coro.nonblocking import Download, State
+from coro.io.nonblocking import Download, State
 
 
 def download_all(addresses, *, timeout, trace, done):

@@ -4,7 +4,7 @@ Chapter 9's client told how each download ended to a ``done`` function that its
 factory was built with, deep inside ``download_all``. Here the download is a
 function any program can call, :func:`get_poetry`, and the program says at the call
 what comes next: ``callback(poem)`` when the poem has arrived, ``errback(failure)``
-when it could not, the error wrapped in a :class:`~coro.failure.Failure`.
+when it could not, the error wrapped in a :class:`~coro.deferred.failure.Failure`.
 
 The protocol is chapter 9's, unchanged. The factory is new: it promises to call
 exactly one of the two functions, exactly once, however the download ends (the
@@ -23,11 +23,13 @@ the Deferred, to which the next steps are added afterwards.
 import functools
 import sys
 
-from coro import cli, multiplexer, tcp
-from coro.failure import Failure
-from coro.protocol import ClientFactory
+from coro import cli
+from coro.deferred.failure import Failure
+from coro.io import multiplexer
 from coro.protocol_client import PoetryProtocol
-from coro.reactor import Reactor
+from coro.reactor import tcp
+from coro.reactor.loop import Reactor
+from coro.reactor.protocol import ClientFactory
 from coro.trace import Event, Trace
 
 
@@ -88,7 +90,7 @@ def get_poetry(reactor, host, port, callback, errback, *, timeout=10.0, trace=No
 
     Args:
         callback: ``callback(poem)`` gets the poem's bytes.
-        errback: ``errback(failure)`` gets a :class:`~coro.failure.Failure` of what went
+        errback: ``errback(failure)`` gets a :class:`~coro.deferred.failure.Failure` of what went
             wrong: a refused connection, a reset, :exc:`TimeoutError`.
         timeout: Give up when the server sends nothing for this many seconds, or does
             not accept the connection within them.

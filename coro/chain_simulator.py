@@ -4,13 +4,13 @@ A chain is easier to follow on paper: two columns, callbacks on the left and
 errbacks on the right, one row per stage, and the path the result takes down them,
 crossing over when a callback raises or an errback recovers. This module draws that
 picture from a run, not from the rules: it builds a real
-:class:`~coro.deferred.Deferred` with the stages it is given, fires it, and each stage
+:class:`~coro.deferred.deferred.Deferred` with the stages it is given, fires it, and each stage
 function writes down what it got and what it returned as it runs. The drawing is made
 from those notes alone; a row where no note was written is a stage that had nothing
 to run on the result's side, so the result passed through it unchanged.
 
 Each stage is written ``CALLBACK/ERRBACK``, one action for each side, as
-:meth:`~coro.deferred.Deferred.add_callbacks` adds them (N is the stage's number):
+:meth:`~coro.deferred.deferred.Deferred.add_callbacks` adds them (N is the stage's number):
 
 ==============  ==================================================================
 ``ok``          return a value: a callback adds ``+N`` to what it got, an errback
@@ -36,8 +36,8 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 
-from coro.deferred import Deferred
-from coro.failure import Failure
+from coro.deferred.deferred import Deferred
+from coro.deferred.failure import Failure
 
 #: What one side of a stage can do.
 ACTIONS = ("ok", "raise", "pass", "defer-ok", "defer-fail")

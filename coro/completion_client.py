@@ -2,7 +2,7 @@
 
 Chapters 4 to 6 are told that a socket is *ready*, and then copy the bytes out
 themselves with ``recv``. This client never calls ``recv`` itself. It *submits* whole
-operations to a proactor (:mod:`coro.proactor`), "connect this socket to that
+operations to a proactor (:mod:`coro.io.proactor`), "connect this socket to that
 address", "receive up to 4096 bytes from this socket", and is told when each has
 *completed*: the connection is up, or the bytes are already in its hands. Each turn
 of its loop takes the completions and submits each download's next operation.
@@ -25,7 +25,7 @@ import sys
 import time
 
 from coro import cli
-from coro.proactor import KINDS, ProactorUnavailable, open_proactor
+from coro.io.proactor import KINDS, ProactorUnavailable, open_proactor
 from coro.trace import Event
 
 PROG = "python -m coro.completion_client"

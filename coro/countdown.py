@@ -12,7 +12,7 @@ When the last one reaches zero, it stops the reactor, and ``run()`` returns.
 import argparse
 import sys
 
-from coro.reactor import Reactor
+from coro.reactor.loop import Reactor
 
 
 class Countdown:

@@ -3,7 +3,7 @@
 Chapter 10's ``get_poetry`` took a callback and an errback and promised to call
 exactly one of them, exactly once; every caller had to trust that promise and pass
 both functions in at the start. Here ``get_poetry`` returns a
-:class:`~coro.deferred.Deferred` instead. The promise is kept by the Deferred
+:class:`~coro.deferred.deferred.Deferred` instead. The promise is kept by the Deferred
 (it fires once, and a second firing is an error), and the caller decides what to
 do with the poem afterwards, by adding callbacks and errbacks to a chain.
 
@@ -17,11 +17,13 @@ download (it closes the connection, or stops connecting).
 
 import sys
 
-from coro import cli, multiplexer, tcp
-from coro.deferred import Deferred
-from coro.protocol import ClientFactory
+from coro import cli
+from coro.deferred.deferred import Deferred
+from coro.io import multiplexer
 from coro.protocol_client import PoetryProtocol
-from coro.reactor import Reactor
+from coro.reactor import tcp
+from coro.reactor.loop import Reactor
+from coro.reactor.protocol import ClientFactory
 from coro.trace import Event, Trace
 
 

@@ -2,7 +2,7 @@
 
 Every client so far counted its downloads by hand: a ``remaining`` number, one less
 as each ended, and a stop when it reached nothing. Here the Deferreds of the
-downloads go into a :class:`~coro.deferred_list.DeferredList`, a Deferred that fires
+downloads go into a :class:`~coro.deferred.deferred_list.DeferredList`, a Deferred that fires
 when all of them have, and the client stops when that one fires. Counting is the
 list's business now.
 
@@ -24,11 +24,12 @@ import argparse
 import math
 import sys
 
-from coro import cli, multiplexer
-from coro.deferred import CancelledError
+from coro import cli
+from coro.deferred.deferred import CancelledError
+from coro.deferred.deferred_list import DeferredList
 from coro.deferred_client import get_poetry
-from coro.deferred_list import DeferredList
-from coro.reactor import Reactor
+from coro.io import multiplexer
+from coro.reactor.loop import Reactor
 from coro.trace import Event
 
 

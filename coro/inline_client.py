@@ -3,15 +3,15 @@
 Chapter 12's ``get_transformed_poem`` downloads a poem, has it transformed, and keeps
 it as it was if the transform fails; it says so with a callback that returns a
 Deferred and an errback that traps three kinds of error, each in a function of its
-own. Here it is one generator under :func:`~coro.inline.inline_callbacks`: it yields
+own. Here it is one generator under :func:`~coro.deferred.inline.inline_callbacks`: it yields
 the download's Deferred and gets the poem, yields the transform's and gets the new
 poem, and catches the transform's errors with ``try``/``except``. It runs on the same
 reactor, from the same Deferreds, one step per event; only the way it is written has
 changed. Each task is a generator too, and so is the run: it waits for a
-:class:`~coro.deferred_list.DeferredList` of the tasks, then stops the reactor.
+:class:`~coro.deferred.deferred_list.DeferredList` of the tasks, then stops the reactor.
 
 With ``--async``, each task is an ``async def`` coroutine that ``await``\\ s the same
-Deferreds instead, run by :func:`~coro.inline.ensure_deferred`. The command line and
+Deferreds instead, run by :func:`~coro.deferred.inline.ensure_deferred`. The command line and
 the output are chapter 12's:
 
     python -m coro.inline_client --transform-server [HOST:]PORT [--transform NAME] [--async]
@@ -24,14 +24,14 @@ and drops the Deferreds: a kernel runs the generators itself.
 
 import sys
 
-from coro import cli, multiplexer, transform_client
+from coro import cli, transform_client
+from coro.deferred.deferred_list import DeferredList
+from coro.deferred.inline import ensure_deferred, inline_callbacks
 from coro.deferred_client import get_poetry
-from coro.deferred_list import DeferredList
-from coro.inline import ensure_deferred, inline_callbacks
-from coro.reactor import Reactor
+from coro.io import multiplexer
+from coro.reactor.loop import Reactor
 from coro.trace import Event
-from coro.transform_client import (BadReply, TransformError, describe_transform_failure,
-                                   transform)
+from coro.transform_client import BadReply, TransformError, describe_transform_failure, transform
 
 
 @inline_callbacks
@@ -61,7 +61,7 @@ async def get_transformed_poem_async(reactor, address, transformer, name, *,
     """:func:`get_transformed_poem` as a native coroutine: ``await`` for ``yield``.
 
     Returns:
-        A coroutine, for :func:`~coro.inline.ensure_deferred` to run.
+        A coroutine, for :func:`~coro.deferred.inline.ensure_deferred` to run.
     """
     poem = await get_poetry(reactor, *address, timeout=timeout, trace=trace, task=task)
     try:

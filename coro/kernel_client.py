@@ -6,15 +6,15 @@ all the poems at once, and paid for it by cutting each download into pieces, ste
 a loop or callbacks of a protocol, that keep their state in objects between two
 events; chapter 15 wrote the straight line again, on top of Deferreds and callbacks.
 Here ``get_poetry`` reads like chapter 2's, with a ``yield from`` at each wait, and
-nothing under it but the kernel (:mod:`coro.kernel`): each download is a task, a
+nothing under it but the kernel (:mod:`coro.kernel.loop`): each download is a task, a
 generator that the kernel suspends at each wait and resumes when its socket is ready.
 The state between two events is the generator's frame.
 
 ``--timeout`` means what it means in every client of this book: give up on a server
-that sends nothing for that long. Here it is a :func:`~coro.timeouts.timeout_after`
+that sends nothing for that long. Here it is a :func:`~coro.kernel.timeouts.timeout_after`
 around each wait, the connect and every ``recv``. A failed download is reported
 through ``done`` and fails only its own task. What it still lacks: the name lookup
-in :func:`~coro.kernel_io.open_connection` blocks the kernel (at once, for the
+in :func:`~coro.kernel.sockets.open_connection` blocks the kernel (at once, for the
 loopback addresses of this book), and the end of the connection is still the end of
 the poem, so a server that closes early hands over a short poem (chapter 12).
 
@@ -24,11 +24,12 @@ the poem, so a server that closes early hands over a short poem (chapter 12).
 
 import sys
 
-from coro import cli, multiplexer
-from coro.kernel import Kernel
-from coro.kernel_io import open_connection
-from coro.task_group import TaskGroup
-from coro.timeouts import timeout_after
+from coro import cli
+from coro.io import multiplexer
+from coro.kernel.loop import Kernel
+from coro.kernel.sockets import open_connection
+from coro.kernel.task_group import TaskGroup
+from coro.kernel.timeouts import timeout_after
 from coro.trace import Event
 
 

@@ -2,7 +2,7 @@
 
 Chapter 5's client did everything itself: it made the sockets, watched them,
 finished the connects, read, closed, and ran the loop. Here the reactor runs the
-loop, :func:`coro.tcp.connect` makes the connection, and a transport moves the bytes.
+loop, :func:`coro.reactor.tcp.connect` makes the connection, and a transport moves the bytes.
 What is left is what is particular to poetry, in two small classes:
 
 - :class:`PoetryProtocol` collects the bytes of one poem and, when the connection
@@ -20,9 +20,11 @@ The protocol never touches a socket. It could run over anything that calls
 import errno
 import sys
 
-from coro import cli, multiplexer, tcp
-from coro.protocol import ClientFactory, ConnectionDone, Protocol
-from coro.reactor import Reactor
+from coro import cli
+from coro.io import multiplexer
+from coro.reactor import tcp
+from coro.reactor.loop import Reactor
+from coro.reactor.protocol import ClientFactory, ConnectionDone, Protocol
 from coro.trace import Event
 
 

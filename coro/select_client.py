@@ -21,9 +21,10 @@ import functools
 import sys
 import time
 
-from coro import cli, multiplexer
-from coro.multiplexer import READ, WRITE
-from coro.nonblocking import Download, State
+from coro import cli
+from coro.io import multiplexer
+from coro.io.multiplexer import READ, WRITE
+from coro.io.nonblocking import Download, State
 
 
 def download_all(addresses, *, timeout, trace, done, backend=None):

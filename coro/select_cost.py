@@ -23,8 +23,8 @@ import statistics
 import sys
 import time
 
-from coro import multiplexer
-from coro.multiplexer import FD_SETSIZE, READ
+from coro.io import multiplexer
+from coro.io.multiplexer import FD_SETSIZE, READ
 
 SIZES = (1, 10, 100, 300, 1000, 3000, 10000)
 

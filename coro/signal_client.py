@@ -6,7 +6,7 @@ in ``O_ASYNC`` mode with this thread as its owner, and the kernel sends the sign
 SIGIO whenever something happens to any of them (a connection completes or is
 refused, bytes arrive, the server closes or resets). Between two signals the client
 sleeps in ``sigtimedwait``, with SIGIO blocked so that no signal can slip by unseen.
-The downloads are chapter 4's (:class:`coro.nonblocking.Download`), unchanged.
+The downloads are chapter 4's (:class:`coro.io.nonblocking.Download`), unchanged.
 
 A SIGIO says only that something happened to some socket: not to which one (plain
 SIGIO names no descriptor, and Python could not read one anyway), and not how often
@@ -33,7 +33,7 @@ import threading
 import time
 
 from coro import cli
-from coro.nonblocking import Download, State
+from coro.io.nonblocking import Download, State
 
 # Linux can make one thread, rather than a whole process, the owner of a socket's
 # signals. Python's fcntl module does not name the request; these are <fcntl.h>'s.

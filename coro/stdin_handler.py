@@ -14,7 +14,7 @@ import argparse
 import os
 import sys
 
-from coro.reactor import Reactor
+from coro.reactor.loop import Reactor
 from poetry_server import PoemError, catalogue, load_poem
 
 

@@ -14,7 +14,7 @@ import threading
 
 from coro import cli
 from coro.blocking_client import get_poetry
-from coro.threads import signals_for_the_main_thread_only
+from coro.io.threads import signals_for_the_main_thread_only
 
 
 def download_all(addresses, *, timeout, trace, done):

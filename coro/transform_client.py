@@ -24,11 +24,13 @@ import errno
 import re
 import sys
 
-from coro import cli, multiplexer, tcp
+from coro import cli
 from coro.deferred_client import DeferredClientFactory, get_poetry
+from coro.io import multiplexer
 from coro.netstring import NetstringDecoder, NetstringError, encode
-from coro.protocol import ConnectionDone, Protocol
-from coro.reactor import Reactor
+from coro.reactor import tcp
+from coro.reactor.loop import Reactor
+from coro.reactor.protocol import ConnectionDone, Protocol
 from coro.trace import Event
 
 #: The longest reply accepted, in bytes. A transformed poem may have more bytes than the

@@ -15,7 +15,7 @@ import signal
 import socket
 import sys
 
-from coro.reactor import Reactor
+from coro.reactor.loop import Reactor
 from poetry_server.catalogue import PoemError, catalogue, load_poem
 
 USAGE_ERROR = 2

@@ -6,11 +6,11 @@ the whole program. Chapters 8 and 9 served every client at once by cutting that 
 into event handlers, with the loop's state kept in an object between two timers. Here
 the loop is back, whole, in :func:`send_poem`, and every client is served at once:
 each client gets a task of its own, and ``yield from sleep(delay)`` suspends that task
-only, while the kernel (:mod:`coro.kernel`) runs the others.
+only, while the kernel (:mod:`coro.kernel.loop`) runs the others.
 
 The rules that chapter 8 kept with timers and flags are written where they apply: a
 client that takes no bytes for ``--idle-timeout`` seconds is dropped by a
-:func:`~coro.timeouts.timeout_after` around the send; one that hangs up makes its own
+:func:`~coro.kernel.timeouts.timeout_after` around the send; one that hangs up makes its own
 task's send fail, and nobody else's; a handler that crashes ends its own task, and the
 kernel reports it. Ctrl-C or SIGTERM cancels every task, so every ``with`` block closes
 its socket on the way out. ``--slow-task`` is a debug aid: the kernel reports a task
@@ -29,11 +29,11 @@ connection. Reading and writing at once takes two tasks, or the protocols of cha
 import socket
 import sys
 
-from coro.kernel import Kernel
-from coro.kernel_io import Socket
-from coro.task_group import TaskGroup
-from coro.timeouts import timeout_after
-from coro.traps import sleep, spawn
+from coro.kernel.loop import Kernel
+from coro.kernel.sockets import Socket
+from coro.kernel.task_group import TaskGroup
+from coro.kernel.timeouts import timeout_after
+from coro.kernel.traps import sleep, spawn
 from poetry_server import cli
 
 #: Seconds to stop accepting after accept() fails, when out of descriptors, say.
@@ -81,7 +81,7 @@ def serve_client(sock, address, poem, *, num_bytes, delay, idle_timeout):
     task only. The socket is closed when the task ends, however it ends.
 
     Args:
-        sock: The client's :class:`~coro.kernel_io.Socket`.
+        sock: The client's :class:`~coro.kernel.sockets.Socket`.
         address: The client's address, for the messages.
         poem: The poem's bytes (a :class:`memoryview`, so that chunks are not copies).
     """

@@ -14,8 +14,8 @@ is dropped.
 
 import sys
 
-from coro.protocol import ConnectionDone, Factory, Protocol
-from coro.tcp import Listener
+from coro.reactor.protocol import ConnectionDone, Factory, Protocol
+from coro.reactor.tcp import Listener
 from poetry_server import cli
 
 

@@ -31,11 +31,11 @@ and it takes a poem of any size from upstream.
 import sys
 
 from coro.cli import describe, parse_address
-from coro.deferred import CancelledError, Deferred, maybe_deferred, succeed
+from coro.deferred.deferred import CancelledError, Deferred, maybe_deferred, succeed
 from coro.deferred_client import get_poetry
-from coro.protocol import Factory, Protocol
-from coro.reactor import Reactor
-from coro.tcp import Listener
+from coro.reactor.loop import Reactor
+from coro.reactor.protocol import Factory, Protocol
+from coro.reactor.tcp import Listener
 from poetry_server import cli
 
 
@@ -210,7 +210,7 @@ def serve(reactor, listener, upstream, *, idle_timeout):
     """Proxy the poem of ``upstream`` on the listening socket ``listener``.
 
     Returns:
-        The :class:`~coro.tcp.Listener`; its ``factory`` holds the cache.
+        The :class:`~coro.reactor.tcp.Listener`; its ``factory`` holds the cache.
     """
     return Listener(reactor, listener,
                     PoemProxyFactory(reactor, upstream, idle_timeout=idle_timeout))

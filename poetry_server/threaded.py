@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from coro.threads import signals_for_the_main_thread_only
+from coro.io.threads import signals_for_the_main_thread_only
 from poetry_server import cli
 from poetry_server.blocking import serve_client
 

@@ -29,9 +29,9 @@ up every other client; and the same poem is transformed again for every client t
 import sys
 
 from coro.netstring import DEFAULT_MAX_LENGTH, NetstringDecoder, NetstringError, encode
-from coro.protocol import ConnectionDone, Factory, Protocol
-from coro.reactor import Reactor
-from coro.tcp import Listener
+from coro.reactor.loop import Reactor
+from coro.reactor.protocol import ConnectionDone, Factory, Protocol
+from coro.reactor.tcp import Listener
 from poetry_server import cli
 from poetry_server.transform import TRANSFORMS, NotText
 

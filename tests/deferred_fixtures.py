@@ -4,7 +4,7 @@ import gc
 
 import pytest
 
-from coro.deferred import Deferred
+from coro.deferred.deferred import Deferred
 
 
 class Unhandled(list):

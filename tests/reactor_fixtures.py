@@ -2,9 +2,9 @@
 
 import pytest
 
-from coro import multiplexer
-from coro.clock import FakeClock
-from coro.reactor import Reactor
+from coro.io import multiplexer
+from coro.io.clock import FakeClock
+from coro.reactor.loop import Reactor
 
 
 class Errors(list):

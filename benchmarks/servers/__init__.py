@@ -14,7 +14,7 @@ each client the 1 MiB poem of :func:`benchmarks.servers.cli.poem` and closes (bu
 import sys
 from dataclasses import dataclass
 
-from coro.multiplexer import FD_SETSIZE
+from coro.io.multiplexer import FD_SETSIZE
 
 
 @dataclass(frozen=True)

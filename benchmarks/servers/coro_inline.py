@@ -9,14 +9,14 @@ and a generator resumed through it.
 
 import collections
 
-from coro import multiplexer, tcp
-from coro.deferred import Deferred, succeed
-from coro.inline import inline_callbacks
-from coro.protocol import Factory, Protocol
-from coro.reactor import Reactor
-
 from benchmarks.servers import cli
 from benchmarks.usage import raise_fd_limit
+from coro.deferred.deferred import Deferred, succeed
+from coro.deferred.inline import inline_callbacks
+from coro.io import multiplexer
+from coro.reactor import tcp
+from coro.reactor.loop import Reactor
+from coro.reactor.protocol import Factory, Protocol
 
 
 class Reader(Protocol):

@@ -3,13 +3,12 @@
     python -m benchmarks.servers.coro_kernel --workload echo|poem --backend select|poll|epoll
 """
 
-from coro import multiplexer
-from coro.kernel import Kernel
-from coro.kernel_io import listen
-from coro.traps import spawn
-
 from benchmarks.servers import cli
 from benchmarks.usage import raise_fd_limit
+from coro.io import multiplexer
+from coro.kernel.loop import Kernel
+from coro.kernel.sockets import listen
+from coro.kernel.traps import spawn
 
 
 def echo(client):

@@ -3,12 +3,12 @@
     python -m benchmarks.servers.coro_reactor --workload echo|poem --backend select|poll|epoll
 """
 
-from coro import multiplexer, tcp
-from coro.protocol import Factory, Protocol
-from coro.reactor import Reactor
-
 from benchmarks.servers import cli
 from benchmarks.usage import raise_fd_limit
+from coro.io import multiplexer
+from coro.reactor import tcp
+from coro.reactor.loop import Reactor
+from coro.reactor.protocol import Factory, Protocol
 
 
 class Echo(Protocol):

@@ -52,7 +52,7 @@ def measure(module_name, options, addresses):
     or None if the proactor it asks for is missing here."""
     stage = importlib.import_module(module_name)
     if options.get("proactor") == "uring":
-        from coro.proactor import uring_unavailable
+        from coro.io.proactor import uring_unavailable
 
         if uring_unavailable() is not None:
             return None

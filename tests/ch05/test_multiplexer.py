@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from coro import multiplexer
-from coro.multiplexer import READ, WRITE, TooManyDescriptors
+from coro.io import multiplexer
+from coro.io.multiplexer import READ, WRITE, TooManyDescriptors
 
 BACKENDS = list(multiplexer.BACKENDS)
 

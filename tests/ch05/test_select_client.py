@@ -4,7 +4,8 @@ import functools
 
 import pytest
 
-from coro import multiplexer, select_client
+from coro import select_client
+from coro.io import multiplexer
 from poetry_server import spawn
 from tests import client_checks as check
 from tests.support import descriptors_past_fd_setsize, run_module

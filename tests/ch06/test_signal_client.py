@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from coro import signal_client
-from coro.nonblocking import Download, State
+from coro.io.nonblocking import Download, State
 from coro.trace import Trace
 from poetry_server import spawn
 from tests import client_checks as check

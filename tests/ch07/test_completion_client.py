@@ -12,7 +12,8 @@ import threading
 
 import pytest
 
-from coro import completion_client, proactor
+from coro import completion_client
+from coro.io import proactor
 from poetry_server import spawn
 from tests import client_checks as check
 from tests.support import Event, ScriptedServer, catalogue_bytes, run_module

@@ -13,8 +13,8 @@ import socket
 
 import pytest
 
-from coro import proactor as proactors
-from coro.proactor import Completion, Proactor, ThreadPoolProactor, UringProactor
+from coro.io import proactor as proactors
+from coro.io.proactor import Completion, Proactor, ThreadPoolProactor, UringProactor
 from tests.support import LOOPBACK, refused_address, reset
 
 URING_UNAVAILABLE = proactors.uring_unavailable()

@@ -4,11 +4,12 @@ import socket
 
 import pytest
 
-from coro.clock import FakeClock
-from coro.reactor import Reactor
+from coro.io.clock import FakeClock
+from coro.reactor.loop import Reactor
 from poetry_server import reactor_server
-from tests.support import (assert_one_line_usage_error, out_of_descriptors, reset, run_module,
-                           check_500_clients_get_every_byte_while_bad_clients_misbehave)
+from tests.support import (assert_one_line_usage_error,
+                           check_500_clients_get_every_byte_while_bad_clients_misbehave,
+                           out_of_descriptors, reset, run_module)
 
 MODULE = "poetry_server.reactor_server"
 

@@ -7,8 +7,8 @@ import sys
 
 from hypothesis import given, settings, strategies as st
 
-from coro.clock import FakeClock
-from coro.reactor import Reactor
+from coro.io.clock import FakeClock
+from coro.reactor.loop import Reactor
 from coro.stdin_handler import LineReader, PoemLookup
 
 

@@ -5,10 +5,11 @@ import functools
 
 import pytest
 
-from coro import multiplexer, protocol_client
-from coro.clock import FakeClock
-from coro.reactor import Reactor
-from coro.testing import MemoryTransport
+from coro import protocol_client
+from coro.io import multiplexer
+from coro.io.clock import FakeClock
+from coro.reactor.loop import Reactor
+from coro.reactor.memory_transport import MemoryTransport
 from coro.trace import Trace
 from poetry_server import spawn
 from tests import client_checks as check

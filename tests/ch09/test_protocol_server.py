@@ -2,13 +2,13 @@
 
 import pytest
 
-from coro.clock import FakeClock
-from coro.protocol import ConnectionDone
-from coro.reactor import Reactor
-from coro.testing import MemoryTransport
+from coro.io.clock import FakeClock
+from coro.reactor.loop import Reactor
+from coro.reactor.memory_transport import MemoryTransport
+from coro.reactor.protocol import ConnectionDone
 from poetry_server.protocol_server import PoetryServerFactory
-from tests.support import (assert_one_line_usage_error, run_module,
-                           check_500_clients_get_every_byte_while_bad_clients_misbehave)
+from tests.support import (assert_one_line_usage_error,
+                           check_500_clients_get_every_byte_while_bad_clients_misbehave, run_module)
 
 MODULE = "poetry_server.protocol_server"
 

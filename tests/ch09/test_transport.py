@@ -8,12 +8,13 @@ import socket
 
 import pytest
 
-from coro import multiplexer, tcp
-from coro.clock import FakeClock, MonotonicClock
-from coro.protocol import ClientFactory, ConnectionDone, Factory, Protocol
-from coro.reactor import Reactor
-from coro.testing import MemoryTransport
-from coro.transport import Transport
+from coro.io import multiplexer
+from coro.io.clock import FakeClock, MonotonicClock
+from coro.reactor import tcp
+from coro.reactor.loop import Reactor
+from coro.reactor.memory_transport import MemoryTransport
+from coro.reactor.protocol import ClientFactory, ConnectionDone, Factory, Protocol
+from coro.reactor.transport import Transport
 from tests.reactor_fixtures import run_until
 from tests.support import descriptors_past_fd_setsize, out_of_descriptors, refused_address
 

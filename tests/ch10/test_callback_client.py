@@ -5,13 +5,14 @@ import socket
 
 import pytest
 
-from coro import callback_client, tcp
-from coro.clock import FakeClock
-from coro.failure import Failure
-from coro.protocol import ClientFactory
-from coro.reactor import Reactor
-from coro.tcp import ConnectorState
-from coro.testing import MemoryTransport
+from coro import callback_client
+from coro.deferred.failure import Failure
+from coro.io.clock import FakeClock
+from coro.reactor import tcp
+from coro.reactor.loop import Reactor
+from coro.reactor.memory_transport import MemoryTransport
+from coro.reactor.protocol import ClientFactory
+from coro.reactor.tcp import ConnectorState
 from coro.trace import Event, Trace
 from poetry_server import spawn
 from tests import client_checks as check

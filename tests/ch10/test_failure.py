@@ -2,7 +2,7 @@
 
 import pytest
 
-from coro.failure import Failure, NoCurrentExceptionError
+from coro.deferred.failure import Failure, NoCurrentExceptionError
 
 
 def raise_key_error():

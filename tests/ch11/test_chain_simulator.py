@@ -2,13 +2,12 @@
 one the real Deferred took, which a plain try/except model of the chain agrees with."""
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from coro import chain_simulator
-from coro.chain_simulator import (ACTIONS, CELL, LANES, CameBack, ChainSyntaxError, Fired,
-                                  Ran, Returned, Run, Stage, draw, parse_chain, simulate)
-from coro.failure import Failure
+from coro.chain_simulator import (ACTIONS, CELL, LANES, CameBack, ChainSyntaxError, Fired, Ran,
+                                  Returned, Run, Stage, draw, parse_chain, simulate)
+from coro.deferred.failure import Failure
 from tests.support import assert_one_line_usage_error, run_module
 
 PROG = "python -m coro.chain_simulator"

@@ -4,9 +4,9 @@ import gc
 
 import pytest
 
-from coro.deferred import (AlreadyCalledError, CancelledError, Deferred, fail,
-                           maybe_deferred, succeed)
-from coro.failure import Failure
+from coro.deferred.deferred import (AlreadyCalledError, CancelledError, Deferred, fail,
+                                    maybe_deferred, succeed)
+from coro.deferred.failure import Failure
 
 
 def recorder(trace, name, returns=None):

@@ -4,7 +4,7 @@ fires once, with the poem or the error, and can be cancelled at any point."""
 import socket
 
 from coro import deferred_client
-from coro.deferred import CancelledError
+from coro.deferred.deferred import CancelledError
 from poetry_server import spawn
 from tests import client_checks as check
 from tests.reactor_fixtures import run_until

@@ -7,11 +7,10 @@ worked out by plain synchronous code with ``try``/``except``, and the two outcom
 must be the same.
 """
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from coro.deferred import Deferred, fail, succeed
-from coro.failure import Failure
+from coro.deferred.deferred import Deferred, fail, succeed
+from coro.deferred.failure import Failure
 
 
 class Boom(Exception):

@@ -8,10 +8,11 @@ import types
 
 import pytest
 
-from coro import tcp, transform_client
-from coro.deferred import CancelledError
+from coro import transform_client
+from coro.deferred.deferred import CancelledError
 from coro.deferred_client import get_poetry
 from coro.netstring import NetstringDecoder, encode
+from coro.reactor import tcp
 from coro.transform_client import BadReply, TransformError, transform
 from poetry_server import spawn
 from poetry_server.transform import TRANSFORMS

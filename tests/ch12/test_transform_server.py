@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from coro import tcp
 from coro.netstring import NetstringDecoder, encode
-from coro.testing import MemoryTransport
+from coro.reactor import tcp
+from coro.reactor.memory_transport import MemoryTransport
 from poetry_server.transform import TRANSFORMS
 from poetry_server.transform_server import TransformServerFactory
 from tests.reactor_fixtures import run_until

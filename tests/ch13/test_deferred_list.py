@@ -1,8 +1,8 @@
 """Many Deferreds at once: DeferredList, gather, cancelling a group, and timeouts."""
 
-from coro.deferred import CancelledError, Deferred, fail, succeed
-from coro.deferred_list import DeferredList, FirstError, gather
-from coro.failure import Failure
+from coro.deferred.deferred import CancelledError, Deferred, fail, succeed
+from coro.deferred.deferred_list import DeferredList, FirstError, gather
+from coro.deferred.failure import Failure
 
 
 def test_results_come_in_list_order_whatever_order_they_fire_in():

@@ -18,16 +18,14 @@ import threading
 
 import pytest
 
-from coro.deferred import CancelledError, Deferred, succeed
+from coro.deferred.deferred import CancelledError, Deferred, succeed
 from coro.deferred_client import get_poetry
-from coro.reactor import Reactor
-from coro.testing import MemoryTransport
+from coro.reactor.loop import Reactor
+from coro.reactor.memory_transport import MemoryTransport
 from poetry_server import proxy, spawn
 from tests.reactor_fixtures import run_until
-from tests.support import (
-    LOOPBACK, ScriptedServer, assert_one_line_usage_error, catalogue_bytes, read_all, reset,
-    run_module,
-)
+from tests.support import (LOOPBACK, ScriptedServer, assert_one_line_usage_error, catalogue_bytes,
+                           read_all, reset, run_module)
 
 MODULE = "poetry_server.proxy"
 PROG = f"python -m {MODULE}"

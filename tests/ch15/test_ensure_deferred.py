@@ -7,9 +7,9 @@ import types
 
 import pytest
 
-from coro.deferred import CancelledError, Deferred, fail, succeed
-from coro.failure import Failure
-from coro.inline import ensure_deferred, inline_callbacks
+from coro.deferred.deferred import CancelledError, Deferred, fail, succeed
+from coro.deferred.failure import Failure
+from coro.deferred.inline import ensure_deferred, inline_callbacks
 
 
 def outcome(d):

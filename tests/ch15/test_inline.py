@@ -6,9 +6,9 @@ import traceback
 
 import pytest
 
-from coro.deferred import CancelledError, Deferred, fail, succeed
-from coro.failure import Failure
-from coro.inline import inline_callbacks
+from coro.deferred.deferred import CancelledError, Deferred, fail, succeed
+from coro.deferred.failure import Failure
+from coro.deferred.inline import inline_callbacks
 
 
 def outcome(d):

@@ -8,12 +8,13 @@ import types
 
 import pytest
 
-from coro import inline_client, tcp
-from coro.deferred import CancelledError
-from coro.failure import Failure
-from coro.trace import Trace
-from coro.inline import ensure_deferred
+from coro import inline_client
+from coro.deferred.deferred import CancelledError
+from coro.deferred.failure import Failure
+from coro.deferred.inline import ensure_deferred
 from coro.inline_client import get_transformed_poem, get_transformed_poem_async
+from coro.reactor import tcp
+from coro.trace import Trace
 from poetry_server import spawn
 from poetry_server.transform import TRANSFORMS
 from poetry_server.transform_server import TransformServerFactory

@@ -2,7 +2,7 @@
 
 import pytest
 
-from coro.kernel import Kernel
+from coro.kernel.loop import Kernel
 
 
 @pytest.fixture

@@ -7,14 +7,12 @@ import socket
 
 import pytest
 
-from coro import multiplexer
-from coro.deferred import Deferred
-from coro.kernel import Kernel
-from coro.kernel_io import Socket
-from coro.task import TaskCancelled
-from coro.traps import (
-    cancel, current_task, join, sleep, spawn, wait_any,
-)
+from coro.deferred.deferred import Deferred
+from coro.io import multiplexer
+from coro.kernel.loop import Kernel
+from coro.kernel.sockets import Socket
+from coro.kernel.task import TaskCancelled
+from coro.kernel.traps import cancel, current_task, join, sleep, spawn, wait_any
 
 
 def worker(trace, clock, name, steps, pause=1.0):

@@ -6,16 +6,17 @@ import socket
 
 import pytest
 
-from coro import kernel_client, multiplexer
-from coro.clock import FakeClock
-from coro.kernel import Kernel
-from coro.kernel_io import Socket
-from coro.traps import sleep, spawn
+from coro import kernel_client
+from coro.io import multiplexer
+from coro.io.clock import FakeClock
+from coro.kernel.loop import Kernel
+from coro.kernel.sockets import Socket
+from coro.kernel.traps import sleep, spawn
 from coro.trace import Event, Trace
 from poetry_server import spawn as spawn_servers
 from tests import client_checks as check
-from tests.support import (ScriptedServer, catalogue_bytes, descriptors_past_fd_setsize,
-                           events, run_module)
+from tests.support import (ScriptedServer, catalogue_bytes, descriptors_past_fd_setsize, events,
+                           run_module)
 
 MODULE = "coro.kernel_client"
 

@@ -5,11 +5,11 @@ import socket
 
 import pytest
 
-from coro import multiplexer
-from coro.kernel import Kernel
-from coro.kernel_io import Socket, listen, open_connection
-from coro.timeouts import timeout_after
-from coro.traps import join, sleep, spawn, wait_readable
+from coro.io import multiplexer
+from coro.kernel.loop import Kernel
+from coro.kernel.sockets import Socket, listen, open_connection
+from coro.kernel.timeouts import timeout_after
+from coro.kernel.traps import join, sleep, spawn, wait_readable
 
 
 @pytest.fixture(params=list(multiplexer.BACKENDS))

@@ -12,17 +12,15 @@ import threading
 
 import pytest
 
-from coro.clock import FakeClock
-from coro.kernel import Kernel
-from coro.kernel_io import Socket, open_connection
-from coro.kernel_io import listen as kernel_listen
-from coro.timeouts import timeout_after
-from coro.traps import join, sleep, spawn
-from poetry_server import cli, kernel_server
-from poetry_server import spawn as spawn_servers
-from tests.support import (assert_one_line_usage_error, catalogue_bytes, out_of_descriptors,
-                           read_all, run_module,
-                           check_500_clients_get_every_byte_while_bad_clients_misbehave)
+from coro.io.clock import FakeClock
+from coro.kernel.loop import Kernel
+from coro.kernel.sockets import Socket, listen as kernel_listen, open_connection
+from coro.kernel.timeouts import timeout_after
+from coro.kernel.traps import join, sleep, spawn
+from poetry_server import cli, kernel_server, spawn as spawn_servers
+from tests.support import (assert_one_line_usage_error, catalogue_bytes,
+                           check_500_clients_get_every_byte_while_bad_clients_misbehave,
+                           out_of_descriptors, read_all, run_module)
 
 MODULE = "poetry_server.kernel_server"
 CLIENT = ("127.0.0.1", 1)

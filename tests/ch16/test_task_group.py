@@ -2,10 +2,10 @@
 
 import pytest
 
-from coro.task import TaskCancelled
-from coro.task_group import TaskGroup
-from coro.timeouts import timeout_after
-from coro.traps import cancel, sleep, spawn
+from coro.kernel.task import TaskCancelled
+from coro.kernel.task_group import TaskGroup
+from coro.kernel.timeouts import timeout_after
+from coro.kernel.traps import cancel, sleep, spawn
 
 
 def child(trace, clock, name, seconds, error=None):

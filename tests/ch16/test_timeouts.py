@@ -2,9 +2,9 @@
 
 import pytest
 
-from coro.task import DeadlineExpired
-from coro.timeouts import timeout_after
-from coro.traps import sleep
+from coro.kernel.task import DeadlineExpired
+from coro.kernel.timeouts import timeout_after
+from coro.kernel.traps import sleep
 
 
 def steps(trace, clock, name, pauses):

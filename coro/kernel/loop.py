@@ -1,7 +1,7 @@
 """The kernel: a scheduler of tasks that are plain generators and coroutines.
 
 Chapter 14's round robin could only take turns; this loop can also wait. A task runs
-until it yields a *trap* (:mod:`coro.traps`), a request the kernel looks up in a table:
+until it yields a *trap* (:mod:`coro.kernel.traps`), a request the kernel looks up in a table:
 wait for a socket, sleep, spawn, join, cancel. The task is then suspended until the
 kernel can answer, and the loop goes on with the next ready task. User code never
 registers a callback: the waiting is written where it happens, ``data = yield from
@@ -11,7 +11,7 @@ Each turn of the loop has the reactor's three steps, on the same multiplexers an
 clocks: work out how long the poll may sleep; poll, and make ready every task whose
 socket is ready; make ready the tasks whose timers are due, then step each task that
 was ready when the turn began. Which task waits on which descriptor is kept by
-:class:`~coro.io_waits.IOWaits`.
+:class:`~coro.kernel.io_waits.IOWaits`.
 """
 
 import collections
@@ -19,17 +19,16 @@ import enum
 import inspect
 import sys
 
-from coro import multiplexer as _multiplexer
-from coro import traps
-from coro.alarms import AlarmHeap
-from coro.clock import MonotonicClock
-from coro.io_waits import IOWaits
-from coro.multiplexer import READ
-from coro.reactor import print_error
-from coro.self_pipe import SelfPipe
-from coro.task import (
-    SUSPEND, Deadline, DeadlineExpired, Task, TaskCancelled, TaskState, Waiting,
-)
+from coro.io import multiplexer as _multiplexer
+from coro.io.clock import MonotonicClock
+from coro.io.multiplexer import READ
+from coro.io.report import print_error
+from coro.io.self_pipe import SelfPipe
+from coro.io.timers import TimerHeap
+from coro.kernel import traps
+from coro.kernel.io_waits import IOWaits
+from coro.kernel.task import (SUSPEND, Alarm, Deadline, DeadlineExpired, Task, TaskCancelled,
+                              TaskState, Waiting)
 
 _READY, _WAITING, _DONE = TaskState.READY, TaskState.WAITING, TaskState.DONE
 
@@ -54,8 +53,8 @@ class Kernel:
     one writing task.
 
     Args:
-        multiplexer: A :class:`coro.multiplexer.Multiplexer`; the best backend by default.
-        clock: An object with ``now()``. With a :class:`~coro.clock.FakeClock` the kernel
+        multiplexer: A :class:`coro.io.multiplexer.Multiplexer`; the best backend by default.
+        clock: An object with ``now()``. With a :class:`~coro.io.clock.FakeClock` the kernel
             never sleeps for a timer: when no task is ready and no socket is, it moves
             the clock on to the next timer, so a test of a 60-second sleep takes no time
             (it does not wait for bytes still in flight: pair it with socketpairs).
@@ -79,7 +78,7 @@ class Kernel:
         self._handle_signals = handle_signals
         self._ready = collections.deque()
         self._tasks = set()
-        self._alarms = AlarmHeap()  # every sleep and deadline
+        self._alarms = TimerHeap()  # every sleep and deadline, as Alarms
         self._io = IOWaits(self._multiplexer, self._checkpoint, self._wake)
         self._running = self._closed = False
         self.stopped_by = None
@@ -290,7 +289,7 @@ class Kernel:
         if trap.seconds <= 0:
             self._wake(task)  # at the back of the queue: it runs in the next turn
         else:
-            task._wait_arg = self._alarms.add(self._now() + trap.seconds, task)
+            task._wait_arg = self._alarms.push(Alarm(self._now() + trap.seconds, task))
         return SUSPEND
 
     def _trap_spawn(self, task, trap):
@@ -334,7 +333,7 @@ class Kernel:
     def _trap_add_deadline(self, task, trap):
         when = self._now() + trap.seconds
         deadline = Deadline(when, trap.seconds, task._deadlines, None)
-        deadline._alarm = self._alarms.add(when, task, deadline)
+        deadline._alarm = self._alarms.push(Alarm(when, task, deadline))
         task._deadlines.append(deadline)
         return deadline
 
@@ -343,6 +342,8 @@ class Kernel:
     def _fire_due_alarms(self):
         now = self._now()
         for alarm in self._alarms.pop_due(now):
+            if alarm.cancelled:  # by one that went off before it, in this same walk
+                continue
             task = alarm.task
             if alarm.deadline is None:
                 self._wake(task)  # a sleep has ended

@@ -20,8 +20,8 @@ In an ``async def`` task the group is a context manager that joins on the way ou
 
 import types
 
-from coro.task import TaskCancelled
-from coro.traps import cancel, spawn, wait_any
+from coro.kernel.task import TaskCancelled
+from coro.kernel.traps import cancel, spawn, wait_any
 
 
 class TaskGroup:

@@ -1,6 +1,6 @@
 """Traps: the one way a task asks the kernel for something.
 
-A task of the kernel (:mod:`coro.kernel`) is a generator, or an ``async def``
+A task of the kernel (:mod:`coro.kernel.loop`) is a generator, or an ``async def``
 coroutine. It runs until it needs something only the kernel can give: wake me when
 this socket is readable, or in two seconds; start this other task; wait for that one
 to end. Then it *yields a trap*, a small object that names the request, and is
@@ -65,7 +65,7 @@ class Sleep(Trap):
 
 
 class Spawn(Trap):
-    """Start a new task running ``coro``; the answer is its :class:`~coro.task.Task`."""
+    """Start a new task running ``coro``; the answer is its :class:`~coro.kernel.task.Task`."""
 
     __slots__ = ("coro",)
 
@@ -101,7 +101,7 @@ class Cancel(Trap):
 
 
 class CurrentTask(Trap):
-    """The answer is the :class:`~coro.task.Task` that asks."""
+    """The answer is the :class:`~coro.kernel.task.Task` that asks."""
 
     __slots__ = ()
 
@@ -109,7 +109,7 @@ class CurrentTask(Trap):
 class AddDeadline(Trap):
     """Every wait of this task from now on fails once ``seconds`` have passed.
 
-    The answer is a :class:`~coro.task.Deadline`; clearing it ends the rule.
+    The answer is a :class:`~coro.kernel.task.Deadline`; clearing it ends the rule.
     """
 
     __slots__ = ("seconds",)
@@ -123,7 +123,7 @@ def kernel_trap(request):
     """The door: hand ``request`` (a :class:`Trap`) to the kernel; return its answer.
 
     Traps hold no state of their own, so one object may be handed over many times:
-    a :class:`~coro.kernel_io.Socket` makes its two waits once, not once per wait.
+    a :class:`~coro.kernel.sockets.Socket` makes its two waits once, not once per wait.
     """
     return (yield request)
 
@@ -169,7 +169,7 @@ def wait_any(tasks):
 
 
 def cancel(task, *, wait=True):
-    """Raise :exc:`~coro.task.TaskCancelled` in ``task`` at its current (or next) wait.
+    """Raise :exc:`~coro.kernel.task.TaskCancelled` in ``task`` at its current (or next) wait.
 
     Args:
         wait: Whether to wait until the task has ended (its ``finally`` blocks have run).
@@ -186,7 +186,7 @@ def current_task():
 def add_deadline(seconds):
     """Make every wait of this task fail once ``seconds`` have passed.
 
-    The answer is a :class:`~coro.task.Deadline`; :func:`~coro.timeouts.timeout_after`
+    The answer is a :class:`~coro.kernel.task.Deadline`; :func:`~coro.kernel.timeouts.timeout_after`
     is the way to use it.
     """
     return kernel_trap(AddDeadline(seconds))
@@ -201,9 +201,9 @@ def not_a_trap(value):
         hint = f"yielded a coroutine ({value.__qualname__}): did you mean `await` it?"
     elif hasattr(value, "add_callbacks"):
         hint = ("yielded a Deferred: Deferreds fire on a reactor; the kernel's tasks "
-                "wait with traps (coro.traps)")
+                "wait with traps (coro.kernel.traps)")
     elif value is None:
         hint = "yielded None: a bare `yield` is not a trap; `yield from sleep(0)` lets others run"
     else:
-        hint = f"yielded {value!r}, which is not a trap (coro.traps)"
+        hint = f"yielded {value!r}, which is not a trap (coro.kernel.traps)"
     return TypeError(f"a task {hint}")

@@ -5,8 +5,8 @@ know when all of them are done, or the first one, or the first failure. A
 DeferredList is a Deferred that fires when the Deferreds it was given have, with
 their outcomes in the order they were given, whatever order they came in:
 
->>> from coro.deferred import Deferred, succeed
->>> from coro.deferred_list import DeferredList
+>>> from coro.deferred.deferred import Deferred, succeed
+>>> from coro.deferred.deferred_list import DeferredList
 >>> slow, fast = Deferred(), succeed("fast")
 >>> both = DeferredList([slow, fast])
 >>> both.called
@@ -16,14 +16,14 @@ False
 [(True, 'slow'), (True, 'fast')]
 """
 
-from coro.deferred import Deferred
+from coro.deferred.deferred import Deferred
 
 
 class FirstError(Exception):
     """The first of a group of Deferreds to fail, and where it was in the group.
 
     Attributes:
-        sub_failure: The :class:`~coro.failure.Failure` it failed with.
+        sub_failure: The :class:`~coro.deferred.failure.Failure` it failed with.
         index: Its position in the list the group was made from.
     """
 

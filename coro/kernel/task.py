@@ -1,6 +1,6 @@
 """Tasks: a coroutine the kernel runs, what it waits on, and how it ended.
 
-A task wraps one generator or ``async def`` coroutine. The kernel (:mod:`coro.kernel`)
+A task wraps one generator or ``async def`` coroutine. The kernel (:mod:`coro.kernel.loop`)
 resumes it with ``send`` (the answer to its last trap) or ``throw`` (an exception raised
 at its ``yield``), and it runs until its next trap or its end. Its end is a result (its
 ``return`` value) or an exception. Cancelling a task raises :exc:`TaskCancelled` at the
@@ -15,6 +15,7 @@ download must not stop a cancellation on its way out.
 import enum
 import itertools
 
+from coro.io.timers import Timer
 
 #: What a trap handler returns when the task now waits, to be woken later.
 SUSPEND = object()
@@ -27,7 +28,7 @@ class TaskCancelled(BaseException):
 class DeadlineExpired(TaskCancelled):
     """Raised at a wait when one of the task's deadlines has passed.
 
-    :func:`~coro.timeouts.timeout_after` turns it into :exc:`TimeoutError` at the edge
+    :func:`~coro.kernel.timeouts.timeout_after` turns it into :exc:`TimeoutError` at the edge
     of the block whose deadline it is; the blocks inside it let it through.
 
     Attributes:
@@ -69,6 +70,16 @@ class Deadline:
         if self in self._deadlines:
             self._deadlines.remove(self)
             self._alarm.cancel()
+
+
+class Alarm(Timer):
+    """A kernel timer: at ``when``, end ``task``'s sleep, or check its ``deadline``."""
+
+    __slots__ = ("task", "deadline")
+
+    def __init__(self, when, task, deadline=None):
+        super().__init__(when)
+        self.task, self.deadline = task, deadline
 
 
 class Task:

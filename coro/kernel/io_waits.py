@@ -1,7 +1,7 @@
 """Which task waits on which descriptor, and what the multiplexer is told about it.
 
-The kernel (:mod:`coro.kernel`) keeps one :class:`IOWaits`. A task that yields
-:class:`~coro.traps.WaitReadable` takes the descriptor's reader slot until the poll
+The kernel (:mod:`coro.kernel.loop`) keeps one :class:`IOWaits`. A task that yields
+:class:`~coro.kernel.traps.WaitReadable` takes the descriptor's reader slot until the poll
 says it is readable; then the slot is free again and the task is ready.
 
 Telling the multiplexer costs a system call each time (``epoll_ctl``), and a task
@@ -13,16 +13,16 @@ connection then costs no ``epoll_ctl`` at all after its first wait.
 A registration must never outlive its descriptor: once closed, the number is given
 to the next socket, and the poll would watch the wrong thing (select fails on it;
 epoll silently drops it while the bookkeeping here says it is watched). A
-:class:`~coro.kernel_io.Socket` therefore calls :meth:`IOWaits.forget` when it
+:class:`~coro.kernel.sockets.Socket` therefore calls :meth:`IOWaits.forget` when it
 closes. Any other object (a plain socket, a raw descriptor) cannot, so it is
 unregistered *eagerly*, as soon as each of its waits ends.
 """
 
 import errno
 
-from coro.kernel_io import Socket
-from coro.multiplexer import READ, WRITE
-from coro.task import SUSPEND, TaskState, Waiting
+from coro.io.multiplexer import READ, WRITE
+from coro.kernel.sockets import Socket
+from coro.kernel.task import SUSPEND, TaskState, Waiting
 
 _READY, _WAITING = TaskState.READY, TaskState.WAITING
 
@@ -52,7 +52,7 @@ class IOWaits:
         return bool(self.readers or self.writers)
 
     def wait(self, task, trap):
-        """The handler of :class:`~coro.traps.WaitReadable` and :class:`~coro.traps.WaitWritable`."""
+        """The handler of :class:`~coro.kernel.traps.WaitReadable` and :class:`~coro.kernel.traps.WaitWritable`."""
         fd = trap.fd
         if trap.reading:
             waiters, kind, flag = self.readers, Waiting.READABLE, READ

@@ -13,8 +13,9 @@ import errno
 import socket
 import struct
 
-from coro.multiplexer import TooManyDescriptors
-from coro.protocol import ConnectionDone
+from coro.io.multiplexer import TooManyDescriptors
+from coro.reactor.protocol import ConnectionDone
+
 
 class Ending(enum.Enum):
     """What the protocol asked for, if it asked to end the connection."""

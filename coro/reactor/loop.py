@@ -17,51 +17,15 @@ so a callback that keeps scheduling itself cannot starve the sockets.
 """
 
 import collections
-import itertools
 import math
-import sys
-import traceback
-from bisect import bisect_right
-from heapq import heapify, heappop, heappush
 
-from coro import multiplexer as _multiplexer
-from coro.clock import MonotonicClock
-from coro.multiplexer import READ, WRITE
-from coro.self_pipe import SelfPipe
-
-
-
-class Handle:
-    """A callback waiting to be called, ``fn(*args)``, unless cancelled first."""
-
-    __slots__ = ("fn", "args", "cancelled")
-
-    def __init__(self, fn, args):
-        self.fn, self.args, self.cancelled = fn, args, False
-
-    def cancel(self):
-        """Make sure the callback never runs (if it has not run yet)."""
-        self.cancelled = True
-
-    def __repr__(self):
-        state = " cancelled" if self.cancelled else ""
-        return f"<{type(self).__name__} {_describe(self.fn)}{state}>"
-
-
-class Timer(Handle):
-    """A callback due at a time; cancelling it tells the reactor, to prune its heap."""
-
-    __slots__ = ("when", "_reactor")
-
-    def __init__(self, fn, args, when, reactor):
-        self.fn, self.args, self.cancelled = fn, args, False
-        self.when, self._reactor = when, reactor
-
-    def cancel(self):
-        if not self.cancelled:
-            self.cancelled = True
-            if self._reactor is not None:
-                self._reactor._timer_cancelled()
+from coro.io import multiplexer as _multiplexer
+from coro.io.clock import MonotonicClock
+from coro.io.multiplexer import READ, WRITE
+from coro.io.report import print_error
+from coro.io.self_pipe import SelfPipe
+from coro.io.timers import TimerHeap
+from coro.reactor.handles import Handle, Timer, describe
 
 
 class Reactor:
@@ -73,9 +37,9 @@ class Reactor:
     order they were set. Exactly one place, :meth:`run_once`, calls callbacks.
 
     Args:
-        multiplexer: A :class:`coro.multiplexer.Multiplexer`; the best backend of
+        multiplexer: A :class:`coro.io.multiplexer.Multiplexer`; the best backend of
             this system by default. The reactor owns it and closes it.
-        clock: An object with ``now()``; a :class:`~coro.clock.MonotonicClock` by default.
+        clock: An object with ``now()``; a :class:`~coro.io.clock.MonotonicClock` by default.
         report_error: ``report_error(exception, context)`` is called with each
             exception a callback raises; by default the traceback goes to stderr.
         handle_signals: Whether :meth:`run`, in the main thread, stops on SIGINT
@@ -94,9 +58,7 @@ class Reactor:
         self.report_error = report_error or print_error
         self._handle_signals = handle_signals
         self._ready = collections.deque()
-        self._timers = []  # a heap of (when, sequence, Timer)
-        self._cancelled_timers = 0
-        self._sequence = itertools.count()
+        self._timers = TimerHeap()
         self._readers = {}  # fd -> Handle
         self._writers = {}
         self._when_running = []
@@ -118,7 +80,7 @@ class Reactor:
         return self.clock.now()
 
     def call_soon(self, fn, *args):
-        """Call ``fn(*args)`` in the next tick; returns a :class:`Handle`."""
+        """Call ``fn(*args)`` in the next tick; returns a :class:`~coro.reactor.handles.Handle`."""
         handle = Handle(fn, args)
         self._ready.append(handle)
         return handle
@@ -132,20 +94,14 @@ class Reactor:
         return handle
 
     def call_later(self, delay, fn, *args):
-        """Call ``fn(*args)`` once ``delay`` seconds have passed; returns a :class:`Timer`."""
+        """Call ``fn(*args)`` once ``delay`` seconds have passed; returns a :class:`~coro.reactor.handles.Timer`."""
         if math.isnan(delay):
             raise ValueError(f"a delay must be a number of seconds, not {delay!r}")
-        # call_at's body again: for a timer per request, measurably faster (make bench).
-        when = self._now() + delay
-        timer = Timer(fn, args, when, self)
-        heappush(self._timers, (when, next(self._sequence), timer))
-        return timer
+        return self._timers.push(Timer(fn, args, self._now() + delay))
 
     def call_at(self, when, fn, *args):
         """Call ``fn(*args)`` when the clock reads ``when`` or later."""
-        timer = Timer(fn, args, when, self)
-        heappush(self._timers, (when, next(self._sequence), timer))
-        return timer
+        return self._timers.push(Timer(fn, args, when))
 
     def call_when_running(self, fn, *args):
         """Call ``fn(*args)`` as soon as :meth:`run` starts (at once if it has)."""
@@ -156,7 +112,7 @@ class Reactor:
 
     def pending_timers(self):
         """How many timers are set and not cancelled."""
-        return len(self._timers) - self._cancelled_timers
+        return len(self._timers)
 
     # -- descriptors ----------------------------------------------------------
 
@@ -250,7 +206,7 @@ class Reactor:
         if self._ready or self._stopping:
             timeout = 0
         elif self._timers:
-            until_due = max(self._timers[0][0] - self._now(), 0)
+            until_due = max(self._timers.next_time() - self._now(), 0)
             timeout = until_due if timeout is None else min(timeout, until_due)
         # 2. Poll, and queue the handlers of the descriptors that are ready.
         ready, readers, writers = self._ready, self._readers, self._writers
@@ -260,7 +216,7 @@ class Reactor:
             if interest & WRITE and fd in writers:
                 ready.append(writers[fd])
         # 3. Queue the timers that are due, then run what is queued now, and no more.
-        self._queue_due_timers()
+        ready.extend(self._timers.pop_due(self._now()))
         for _ in range(len(ready)):
             handle = ready.popleft()
             if handle.cancelled:
@@ -268,39 +224,7 @@ class Reactor:
             try:
                 handle.fn(*handle.args)
             except Exception as exc:  # reported, never swallowed; the loop goes on
-                self.report_error(exc, f"callback {_describe(handle.fn)}")
-
-    def _queue_due_timers(self):
-        timers, now, queue = self._timers, self._now(), self._queue_timer
-        if len(timers) > 64 and timers[-1][0] <= now:
-            # A burst: even the heap's last entry is due. A sorted list is still a heap, and
-            # cutting its due part off in one go is much faster than popping one by one.
-            timers.sort()
-            due = bisect_right(timers, (now, math.inf))  # inf: after every sequence number
-            for entry in timers[:due]:
-                queue(entry[2])
-            del timers[:due]
-        while timers and timers[0][0] <= now:
-            queue(heappop(timers)[2])
-
-    def _queue_timer(self, timer):
-        timer._reactor = None  # off the heap: cancelling it no longer counts
-        if timer.cancelled:
-            self._cancelled_timers -= 1
-        else:
-            self._ready.append(timer)
-
-    def _timer_cancelled(self):
-        # A cancelled timer stays in the heap until it is due. When cancelled timers
-        # are most of a big heap, rebuild it without them, so that a million cancelled
-        # timeouts do not keep a million callbacks (and what they refer to) alive.
-        self._cancelled_timers += 1
-        if self._cancelled_timers > 512 and self._cancelled_timers * 2 > len(self._timers):
-            live = [entry for entry in self._timers if not entry[2].cancelled]
-            for _, _, timer in self._timers:
-                timer._reactor = None if timer.cancelled else self
-            heapify(live)
-            self._timers, self._cancelled_timers = live, 0
+                self.report_error(exc, f"callback {describe(handle.fn)}")
 
     # -- waking up, signals, closing ------------------------------------------
 
@@ -354,13 +278,3 @@ class Reactor:
 
     def __exit__(self, *exc_info):
         self.close()
-
-
-def _describe(fn):
-    return getattr(fn, "__qualname__", None) or repr(fn)
-
-
-def print_error(exc, context):
-    """The default error report: what failed, and the whole traceback, on stderr."""
-    print(f"Unhandled error in {context}:", file=sys.stderr)
-    traceback.print_exception(exc, file=sys.stderr)

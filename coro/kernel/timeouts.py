@@ -3,7 +3,7 @@
 ``yield from timeout_after(5, download(address))`` runs ``download`` in the calling task
 and gives it five seconds in all, across every wait it makes. It adds a *deadline* to
 the task: from then on each wait of the task, however deep in the block, fails once the
-deadline has passed, with :exc:`~coro.task.DeadlineExpired` raised at that wait. The
+deadline has passed, with :exc:`~coro.kernel.task.DeadlineExpired` raised at that wait. The
 exception unwinds the block (its ``finally`` blocks run) up to the ``timeout_after``
 that owns the deadline, which turns it into :exc:`TimeoutError`.
 
@@ -15,8 +15,8 @@ once, the outer one wins, because its whole block is over.
 
 import types
 
-from coro.task import DeadlineExpired
-from coro.traps import add_deadline
+from coro.kernel.task import DeadlineExpired
+from coro.kernel.traps import add_deadline
 
 
 @types.coroutine

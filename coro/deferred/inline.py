@@ -8,8 +8,8 @@ together: a generator *yields* a Deferred where it wants to wait, and a driver a
 to that Deferred a callback that resumes the generator with the result, or throws
 the failure in at the ``yield``:
 
->>> from coro.deferred import Deferred
->>> from coro.inline import inline_callbacks
+>>> from coro.deferred.deferred import Deferred
+>>> from coro.deferred.inline import inline_callbacks
 >>> @inline_callbacks
 ... def shout(d):
 ...     text = yield d
@@ -34,8 +34,8 @@ import functools
 import inspect
 import threading
 
-from coro.deferred import CancelledError, Deferred
-from coro.failure import Failure
+from coro.deferred.deferred import CancelledError, Deferred
+from coro.deferred.failure import Failure
 
 
 def inline_callbacks(genfunc):
@@ -53,7 +53,7 @@ def inline_callbacks(genfunc):
 
     Cancelling the returned Deferred cancels the Deferred the generator waits on,
     closes the generator (its ``finally`` blocks run) and fails with
-    :exc:`~coro.deferred.CancelledError`.
+    :exc:`~coro.deferred.deferred.CancelledError`.
 
     Raises:
         TypeError: ``genfunc`` is not a generator function.

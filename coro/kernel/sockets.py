@@ -2,7 +2,7 @@
 
 A :class:`Socket` wraps a non-blocking socket. Each operation first makes the system
 call; only when it fails with :exc:`BlockingIOError` (EAGAIN) does the task hand the
-kernel a trap (:class:`~coro.traps.WaitReadable` or :class:`~coro.traps.WaitWritable`)
+kernel a trap (:class:`~coro.kernel.traps.WaitReadable` or :class:`~coro.kernel.traps.WaitWritable`)
 and try again once the kernel wakes it. When data is already there, which is most of the time
 on a busy connection, a ``recv`` costs one system call and never touches the kernel.
 
@@ -24,15 +24,15 @@ import errno
 import socket
 import types
 
-from coro.nonblocking import os_error
-from coro.traps import WaitReadable, WaitWritable, kernel_trap
+from coro.io.nonblocking import os_error
+from coro.kernel.traps import WaitReadable, WaitWritable, kernel_trap
 
 
 class Socket:
     """A socket whose operations suspend the task, never the kernel.
 
     Invariant: the wrapped socket is non-blocking, and ``_watched_by`` is the
-    kernel's :class:`~coro.io_waits.IOWaits` that has its descriptor registered, or None.
+    kernel's :class:`~coro.kernel.io_waits.IOWaits` that has its descriptor registered, or None.
     """
 
     __slots__ = ("_sock", "_fd", "_watched_by", "_drained", "_readable", "_writable")
@@ -157,7 +157,7 @@ def open_connection(host, port):
     Raises:
         OSError: when the connection fails; the socket is closed first.
     """
-    # The name lookup blocks, as coro.tcp's does; it is instant for the loopback
+    # The name lookup blocks, as coro.reactor.tcp's does; it is instant for the loopback
     # addresses this book uses.
     family, kind, proto, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM)[0]

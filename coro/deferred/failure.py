@@ -7,7 +7,7 @@ callback runs from the reactor's loop. So the error has to become a value that c
 be passed along, to an errback, and still say what happened and where. That value is
 a :class:`Failure`: the exception with its type and its traceback.
 
->>> from coro.failure import Failure
+>>> from coro.deferred.failure import Failure
 >>> try:
 ...     1 / 0
 ... except ZeroDivisionError:

@@ -1,6 +1,6 @@
 """Protocols and factories: what a connection does, apart from how bytes move.
 
-A *transport* (:mod:`coro.tcp`) owns a socket and knows how to move bytes: it sends
+A *transport* (:mod:`coro.reactor.tcp`) owns a socket and knows how to move bytes: it sends
 what it can, buffers the rest, and reads when the reactor says so. A *protocol* owns
 none of that. It is told what happens, through four methods the transport calls,
 and answers by calling the transport's ``write`` and ``lose_connection``. It never
@@ -51,7 +51,7 @@ class Protocol:
         return False
 
     def connection_lost(self, reason):
-        """The connection is closed. ``reason`` is :exc:`~coro.protocol.ConnectionDone` for a clean
+        """The connection is closed. ``reason`` is :exc:`~coro.reactor.protocol.ConnectionDone` for a clean
         close, or the error that ended it (a reset, say)."""
 
 

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from coro.threads import signals_for_the_main_thread_only
+from coro.io.threads import signals_for_the_main_thread_only
 
 try:
     import liburing

@@ -3,7 +3,7 @@
 A function that cannot answer at once returns a :class:`Deferred`. The caller adds
 to it a chain of callbacks, for the success path, and errbacks, for the failure
 path, and goes back to the loop. Later, one call to :meth:`Deferred.callback` (a
-result) or :meth:`Deferred.errback` (a :class:`~coro.failure.Failure`) fires it, and
+result) or :meth:`Deferred.errback` (a :class:`~coro.deferred.failure.Failure`) fires it, and
 the result travels down the chain:
 
 - each stage gets what the stage before it returned, and a callback or an errback
@@ -18,7 +18,7 @@ The rules are Twisted's; the names are in PEP 8 style. A Deferred that has alrea
 fired runs each new callback at once, so a chain behaves the same whether it was
 built before or after the result came.
 
->>> from coro.deferred import Deferred
+>>> from coro.deferred.deferred import Deferred
 >>> d = Deferred()
 >>> _ = d.add_callback(str.upper).add_callback(print)
 >>> d.callback("a result")
@@ -27,7 +27,7 @@ A RESULT
 
 import sys
 
-from coro.failure import Failure
+from coro.deferred.failure import Failure
 
 
 class AlreadyCalledError(Exception):
@@ -111,7 +111,7 @@ class Deferred:
         """Fire with a failure: the errbacks of the chain start running now.
 
         Args:
-            failure: A :class:`~coro.failure.Failure` or an exception, which is wrapped
+            failure: A :class:`~coro.deferred.failure.Failure` or an exception, which is wrapped
                 in one; with no argument, the exception being handled now.
 
         Raises:
@@ -280,7 +280,7 @@ class Deferred:
                 current._next_stage = 0
 
     def __await__(self):
-        """``await d`` in an ``async def`` run by :func:`coro.inline.ensure_deferred`:
+        """``await d`` in an ``async def`` run by :func:`coro.deferred.inline.ensure_deferred`:
         the coroutine waits for this Deferred, then gets its result or raises its error.
 
         ``await`` hands the Deferred itself to whatever runs the coroutine, and that

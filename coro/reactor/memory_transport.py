@@ -3,7 +3,7 @@
 A protocol only ever talks to its transport, so a test can hand it a
 :class:`MemoryTransport` instead: what the protocol writes is kept in memory, and the
 test plays the peer by calling :meth:`~MemoryTransport.receive`. Together with
-:class:`coro.clock.FakeClock` (time moves when the test says so), a protocol's whole
+:class:`coro.io.clock.FakeClock` (time moves when the test says so), a protocol's whole
 life runs in microseconds, with no port and no sleep. A test checks that this
 transport has every public method of the real one, with the same parameters, so the
 fake cannot drift from what it stands for. (Twisted's ``StringTransport`` plays the
@@ -12,7 +12,7 @@ same part.)
 
 import errno
 
-from coro.protocol import ConnectionDone
+from coro.reactor.protocol import ConnectionDone
 
 
 class MemoryTransport:

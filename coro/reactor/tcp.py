@@ -1,16 +1,16 @@
 """TCP on the reactor: listening for connections and making them, without waiting.
 
 Both end the same way: a socket, a protocol from the factory, and a
-:class:`~coro.transport.Transport` between them.
+:class:`~coro.reactor.transport.Transport` between them.
 """
 
 import enum
 import errno
 import socket
 
-from coro.multiplexer import TooManyDescriptors
-from coro.nonblocking import os_error
-from coro.transport import Transport
+from coro.io.multiplexer import TooManyDescriptors
+from coro.io.nonblocking import os_error
+from coro.reactor.transport import Transport
 
 #: Seconds to stop accepting after accept() fails (out of descriptors, say). Retrying
 #: at once would spin, since the pending connection is still pending.

@@ -1,0 +1,26 @@
+"""The kernel layer: tasks that are plain generators and coroutines (chapter 16).
+
+- :mod:`~coro.kernel.loop`: the :class:`~coro.kernel.loop.Kernel`, the only thing that runs a task;
+- :mod:`~coro.kernel.traps`: the requests a task yields to the kernel;
+- :mod:`~coro.kernel.task`: a task, what it waits on, how it ended;
+- :mod:`~coro.kernel.task_group`: tasks that end together;
+- :mod:`~coro.kernel.timeouts`: deadlines around a block of waits;
+- :mod:`~coro.kernel.io_waits`: which task waits on which descriptor;
+- :mod:`~coro.kernel.sockets`: sockets that try first and wait only when they must.
+
+It stands on :mod:`coro.io` and imports nothing from the reactor or Deferreds.
+"""
+
+from coro.kernel.loop import Kernel, run
+from coro.kernel.sockets import Socket, listen, open_connection
+from coro.kernel.task import Task, TaskCancelled
+from coro.kernel.task_group import TaskGroup
+from coro.kernel.timeouts import timeout_after
+from coro.kernel.traps import (cancel, current_task, join, sleep, spawn, wait_any, wait_readable,
+                               wait_writable)
+
+__all__ = [
+    "Kernel", "Socket", "Task", "TaskCancelled", "TaskGroup", "cancel", "current_task", "join",
+    "listen", "open_connection", "run", "sleep", "spawn", "timeout_after", "wait_any",
+    "wait_readable", "wait_writable",
+]
