@@ -187,16 +187,20 @@ class Deferred:
         """Say the result is no longer wanted.
 
         If the Deferred has not fired, its canceller (if any) runs; if that did not
-        fire it, the Deferred errbacks with :exc:`CancelledError`, and the one result
-        that may still come from the cancelled work is ignored. If the chain is
+        fire it, the Deferred errbacks with :exc:`CancelledError`. If the chain is
         waiting on an inner Deferred, that one is cancelled instead. A Deferred that
         has a result already is left alone.
+
+        A Deferred with no canceller cannot stop the work that would fire it, so the
+        one result that work may still give is ignored. A canceller stops the work:
+        a result after it, like any second result, raises :exc:`AlreadyCalledError`.
         """
         if not self.called:
             if self._canceller is not None:
                 self._canceller(self)
-            if not self.called:
+            else:
                 self._ignore_one_late_result = True
+            if not self.called:
                 self._fire(Failure(CancelledError(f"{self!r} was cancelled")))
         elif self._waiting_on is not None:
             self._waiting_on.cancel()

@@ -247,12 +247,19 @@ def test_a_canceller_that_fires_the_deferred_is_not_overruled():
     assert trace == [ConnectionAbortedError]
 
 
-def test_a_result_that_arrives_after_a_cancel_is_ignored():
+# Late results. With no canceller, cancel() cannot stop the work behind the Deferred,
+# so the one result that work still gives is expected, and ignored. A canceller says
+# it stopped the work: a result after that is a bug, and raises.
+
+@pytest.mark.parametrize("fire_late", [lambda d: d.callback("too late"),
+                                       lambda d: d.errback(ConnectionResetError())],
+                         ids=["callback", "errback"])
+def test_with_no_canceller_the_one_result_that_comes_after_a_cancel_is_ignored(fire_late):
     trace = []
     d = Deferred()
     d.add_errback(lambda failure: trace.append(failure.type))
     d.cancel()
-    d.callback("too late")
+    fire_late(d)
     assert trace == [CancelledError]
     assert d.result is None
 
@@ -264,6 +271,43 @@ def test_a_second_late_result_after_a_cancel_is_still_an_error():
     d.callback("late")
     with pytest.raises(AlreadyCalledError):
         d.callback("later still")
+
+
+def test_cancelling_twice_still_ignores_one_late_result_only():
+    d = Deferred()
+    d.add_errback(lambda failure: None)
+    d.cancel()
+    d.cancel()
+    d.callback("late")
+    with pytest.raises(AlreadyCalledError):
+        d.callback("later still")
+
+
+@pytest.mark.parametrize("canceller", [
+    lambda d: None,
+    lambda d: d.callback("what the canceller had"),
+    lambda d: d.errback(ConnectionAbortedError()),
+], ids=["did not fire it", "fired it", "failed it"])
+def test_with_a_canceller_a_result_after_the_cancel_is_already_called_error(canceller):
+    d = Deferred(canceller=canceller)
+    d.add_both(lambda result: None)
+    d.cancel()
+    with pytest.raises(AlreadyCalledError):
+        d.callback("late")
+    with pytest.raises(AlreadyCalledError):
+        d.errback(ConnectionResetError())
+
+
+def test_a_late_result_of_an_inner_deferred_follows_the_inner_deferreds_canceller():
+    quiet, stopped = Deferred(), Deferred(canceller=lambda d: None)
+    for inner in (quiet, stopped):
+        outer = succeed(None).add_callback(lambda _, inner=inner: inner)
+        outer.cancel()
+        assert outer.result.check(CancelledError)
+        outer.add_errback(lambda failure: None)
+    quiet.callback("late, and ignored")
+    with pytest.raises(AlreadyCalledError):
+        stopped.callback("late, after a canceller that stopped the work")
 
 
 def test_cancelling_a_fired_deferred_does_nothing():
