@@ -34,7 +34,7 @@ import functools
 import inspect
 import threading
 
-from coro.deferred.deferred import CancelledError, Deferred
+from coro.deferred.deferred import Deferred
 from coro.deferred.failure import Failure
 
 
@@ -51,9 +51,10 @@ def inline_callbacks(genfunc):
     - ``return value`` fires the returned Deferred with ``value``; an exception that
       escapes the generator fails it, with the exception's traceback.
 
-    Cancelling the returned Deferred cancels the Deferred the generator waits on,
-    closes the generator (its ``finally`` blocks run) and fails with
-    :exc:`~coro.deferred.deferred.CancelledError`.
+    Cancelling the returned Deferred cancels the Deferred the generator waits on, and
+    the generator gets what that one fires with at its ``yield``: usually a
+    :exc:`~coro.deferred.deferred.CancelledError`, which it may catch, to return a
+    fallback or wait for some cleanup. The returned Deferred fires when it ends.
 
     Raises:
         TypeError: ``genfunc`` is not a generator function.
@@ -116,15 +117,15 @@ class _Driver:
 
     The generator is always in one of three states: running (in :meth:`_run`), waiting
     on exactly one Deferred that had not fired (``waiting_on``), or finished, when
-    ``deferred`` is None (fired, or handed over to be fired).
+    ``deferred`` is None (fired, or handed over to be fired). Only the Deferred it
+    waits on resumes it: a cancel, too, reaches it through that one.
     """
 
     def __init__(self, gen, *, only_deferreds=False):
         self.gen = gen
         self.only_deferreds = only_deferreds
-        self.deferred = Deferred(canceller=self._cancel)
+        self.deferred = _GeneratorDeferred(self)
         self.waiting_on = None
-        self.running = False
         self._taking = False  # inside add_both: a result that comes now is the loop's
         self._taken = _NOTHING
 
@@ -141,7 +142,6 @@ class _Driver:
 
     def _run(self, result, resumed_by=None):
         while True:
-            self.running = True
             try:
                 if isinstance(result, Failure):
                     yielded = self.gen.throw(result.value.with_traceback(result.tb))
@@ -153,33 +153,26 @@ class _Driver:
             except Exception:  # noqa: BLE001 - the generator's error: a failure
                 self._finish(Failure(), resumed_by)
                 return
-            finally:
-                self.running = False
-            if self.deferred.called:
-                self._close()  # it was cancelled while it ran: it goes no further
-                return
             if not isinstance(yielded, Deferred):
                 result = self._not_a_deferred(yielded)
                 continue
-            self.waiting_on = yielded
             self._taking = True
             try:
-                yielded.add_both(self._resume, yielded)
+                yielded.add_both(self._resume)
             finally:
                 self._taking = False
             if self._taken is _NOTHING:
+                self.waiting_on = yielded
                 return  # it has not fired: _resume goes on from here when it does
             result, self._taken = self._taken, _NOTHING
 
-    def _resume(self, result, deferred):
+    def _resume(self, result):
         """The last callback of the Deferred the generator waits on."""
-        if deferred is not self.waiting_on:
-            return None  # it came after a cancel: the generator is closed; handled here
-        self.waiting_on = None
         if self._taking:
             self._taken = result  # it had fired already: the loop that yielded it goes on
         else:
-            self._run(result, resumed_by=deferred)
+            resumed_by, self.waiting_on = self.waiting_on, None
+            self._run(result, resumed_by)
         return None  # the result is the generator's now; a failure counts as handled
 
     def _not_a_deferred(self, yielded):
@@ -189,38 +182,35 @@ class _Driver:
             f"a coroutine run by ensure_deferred can await Deferreds only, and this one "
             f"awaited something that yielded {yielded!r} (an awaitable of another loop?)"))
 
-    # Ending.
-
     def _finish(self, outcome, resumed_by):
         deferred, self.deferred = self.deferred, None
-        if deferred.called:
-            # Cancelled while it ran, and it ended before it could be closed: nobody is
-            # left to hear how, so an error is reported, never dropped.
-            if isinstance(outcome, Failure) and not outcome.check(CancelledError):
-                Deferred.report_unhandled(outcome, deferred)
-            return
         _fire(deferred, outcome, resumed_by)
 
-    def _cancel(self, deferred):
-        """The returned Deferred's canceller: stop the wait, close the generator."""
-        waiting_on, self.waiting_on = self.waiting_on, None
-        if waiting_on is not None:
-            waiting_on.cancel()  # its outcome now finds the generator gone: ignored
-        if not self.running:
-            self._close()
-        # else the generator cancelled its own Deferred: _run closes it at its next yield;
-        # Deferred.cancel fails the Deferred with CancelledError once this returns.
 
-    def _close(self):
-        deferred, self.deferred = self.deferred, None
-        try:
-            self.gen.close()  # GeneratorExit at the yield: its finally blocks run
-        except Exception:  # noqa: BLE001 - a finally block that failed; told, not dropped
-            failure = Failure()
-            if deferred is not None and not deferred.called:
-                deferred.errback(failure)  # the Deferred fails with it, not CancelledError
-            else:
-                Deferred.report_unhandled(failure, deferred)
+class _GeneratorDeferred(Deferred):
+    """The Deferred a driver returns: it fires with how the generator ended.
+
+    Cancelling it does not stop the generator; it cancels the Deferred the generator
+    waits on, and the generator gets that one's outcome at its ``yield``, as it would
+    any other: a CancelledError that it may catch, or what the canceller fired it with.
+    This Deferred fires when the generator ends, however late that is.
+    """
+
+    def __init__(self, driver):
+        super().__init__()
+        self._driver = driver
+
+    def cancel(self):
+        """Cancel the Deferred the generator waits on; nothing while the generator runs.
+
+        Once the generator has ended, this is :meth:`Deferred.cancel`.
+        """
+        if self.called:
+            super().cancel()
+        elif self._driver.waiting_on is not None:
+            self._driver.waiting_on.cancel()
+        # else it is running (it cancelled itself), or has just ended: it waits on
+        # nothing, and a wait that comes later was not there to be cancelled.
 
 
 # Firing a finished generator's Deferred can resume a generator that waits on it,

@@ -86,7 +86,7 @@ def test_an_unhandled_failure_of_the_returned_deferred_is_reported(unhandled_fai
     assert reported.check(TimeoutError)
 
 
-def test_cancelling_cancels_the_wait_and_closes_the_coroutine():
+def test_cancelling_raises_cancelled_error_at_the_await():
     trace = []
     inner = Deferred(canceller=lambda d: trace.append("inner cancelled"))
 
@@ -100,6 +100,25 @@ def test_cancelling_cancels_the_wait_and_closes_the_coroutine():
     returned.cancel()
     assert trace == ["inner cancelled", "finally"]
     assert outcome(returned)[0] is CancelledError
+
+
+def test_a_coroutine_may_catch_the_cancel_and_await_again_before_it_returns():
+    trace = []
+    cleanup = Deferred()
+
+    async def task():
+        try:
+            return await Deferred()
+        except CancelledError:
+            trace.append(("cleaned up", await cleanup))
+            return "fallback"
+
+    returned = ensure_deferred(task())
+    returned.cancel()
+    assert trace == [] and not returned.called
+    cleanup.callback("ok")
+    assert trace == [("cleaned up", "ok")]
+    assert outcome(returned) == ("result", "fallback")
 
 
 def test_ten_thousand_ready_awaits_do_not_recurse():

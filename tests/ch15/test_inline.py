@@ -6,7 +6,8 @@ import traceback
 
 import pytest
 
-from coro.deferred.deferred import CancelledError, Deferred, fail, succeed
+from coro.deferred.deferred import (AlreadyCalledError, CancelledError, Deferred, fail,
+                                    succeed)
 from coro.deferred.failure import Failure
 from coro.deferred.inline import inline_callbacks
 
@@ -225,8 +226,11 @@ def test_an_error_that_is_not_an_exception_goes_up_to_the_caller():
 
 
 # -- Cancelling --------------------------------------------------------------------------------
+# Cancelling the returned Deferred cancels the Deferred the generator waits on, and the
+# generator hears of it at its yield as of any other outcome of that Deferred: as a
+# CancelledError it may catch, or as whatever the canceller fired it with.
 
-def test_cancelling_cancels_the_wait_closes_the_generator_and_fails_with_cancelled_error():
+def test_cancelling_raises_cancelled_error_at_the_yield_and_fails_with_it():
     trace = []
     inner = Deferred(canceller=lambda d: trace.append("inner cancelled"))
 
@@ -244,22 +248,82 @@ def test_cancelling_cancels_the_wait_closes_the_generator_and_fails_with_cancell
     assert outcome(returned)[0] is CancelledError
 
 
-def test_a_result_the_canceller_gives_does_not_resume_the_closed_generator(unhandled_failures):
+def test_a_generator_that_catches_the_cancel_fires_with_its_fallback():
+    trace = []
+
+    @inline_callbacks
+    def task():
+        try:
+            return (yield Deferred())
+        except CancelledError:
+            trace.append("caught")
+            return "the poem from the cache"
+
+    returned = task()
+    returned.cancel()
+    assert trace == ["caught"]
+    assert outcome(returned) == ("result", "the poem from the cache")
+
+
+def test_a_finally_block_may_wait_and_the_deferred_fires_when_the_generator_ends():
+    trace = []
+    closing = Deferred()
+
+    @inline_callbacks
+    def task():
+        try:
+            yield Deferred()
+        finally:
+            trace.append("finally starts")
+            trace.append(("closed", (yield closing)))
+
+    returned = task()
+    returned.cancel()
+    assert trace == ["finally starts"] and not returned.called
+    closing.callback("goodbye sent")
+    assert trace == ["finally starts", ("closed", "goodbye sent")]
+    assert outcome(returned)[0] is CancelledError
+
+
+def test_cancelling_again_cancels_what_the_generator_waits_on_now():
+    trace = []
+
+    @inline_callbacks
+    def task():
+        try:
+            yield Deferred()
+        finally:
+            try:
+                yield Deferred()
+            except CancelledError:
+                trace.append("the wait in finally was cancelled too")
+
+    returned = task()
+    returned.cancel()
+    assert not returned.called
+    returned.cancel()
+    assert trace == ["the wait in finally was cancelled too"]
+    assert outcome(returned)[0] is CancelledError
+
+
+def test_a_result_the_canceller_gives_is_what_the_generator_gets(unhandled_failures):
     trace = []
     inner = Deferred(canceller=lambda d: d.callback("a result after all"))
 
     @inline_callbacks
     def task():
-        trace.append(("resumed with", (yield inner)))
+        poem = yield inner
+        trace.append(("resumed with", poem))
+        return poem.upper()
 
     returned = task()
     returned.cancel()
-    assert trace == []
-    assert outcome(returned)[0] is CancelledError
+    assert trace == [("resumed with", "a result after all")]
+    assert outcome(returned) == ("result", "A RESULT AFTER ALL")
     assert unhandled_failures.take() == []
 
 
-def test_a_failure_the_canceller_gives_is_not_reported(unhandled_failures):
+def test_a_failure_the_canceller_gives_is_raised_at_the_yield():
     inner = Deferred(canceller=lambda d: d.errback(ConnectionAbortedError("aborted")))
 
     @inline_callbacks
@@ -268,11 +332,35 @@ def test_a_failure_the_canceller_gives_is_not_reported(unhandled_failures):
 
     returned = task()
     returned.cancel()
-    assert outcome(returned)[0] is CancelledError
-    assert unhandled_failures.take() == []
+    assert outcome(returned) == (ConnectionAbortedError, "aborted")
 
 
-def test_a_result_that_comes_late_after_the_cancel_is_ignored(unhandled_failures):
+def test_cancelling_a_generator_that_waits_on_another_cancels_the_innermost_wait():
+    trace = []
+
+    @inline_callbacks
+    def download():
+        try:
+            yield Deferred(canceller=lambda d: trace.append("connection closed"))
+        except CancelledError:
+            trace.append("download cancelled")
+            raise
+
+    @inline_callbacks
+    def task():
+        try:
+            yield download()
+        except CancelledError:
+            return "kept the old poem"
+
+    returned = task()
+    returned.cancel()
+    assert trace == ["connection closed", "download cancelled"]
+    assert outcome(returned) == ("result", "kept the old poem")
+
+
+def test_with_no_canceller_the_late_result_of_the_cancelled_wait_is_ignored(
+        unhandled_failures):
     inner = Deferred()  # no canceller: the work behind it may still report
 
     @inline_callbacks
@@ -286,7 +374,21 @@ def test_a_result_that_comes_late_after_the_cancel_is_ignored(unhandled_failures
     assert unhandled_failures.take() == []
 
 
-def test_a_finally_that_fails_while_closing_fails_the_deferred_with_its_error():
+def test_after_a_canceller_a_late_result_of_the_cancelled_wait_is_an_error():
+    inner = Deferred(canceller=lambda d: None)
+
+    @inline_callbacks
+    def task():
+        yield inner
+
+    returned = task()
+    returned.cancel()
+    with pytest.raises(AlreadyCalledError):
+        inner.callback("late")
+    assert outcome(returned)[0] is CancelledError
+
+
+def test_a_finally_that_fails_after_the_cancel_fails_the_deferred_with_its_error():
     @inline_callbacks
     def task():
         try:
@@ -309,41 +411,26 @@ def test_cancelling_after_it_finished_changes_nothing():
     assert outcome(returned) == ("result", "poem")
 
 
-def test_a_generator_that_cancels_its_own_deferred_is_closed_at_its_next_yield():
+def test_a_generator_that_cancels_its_own_deferred_while_it_runs_goes_on():
+    # It waits on nothing while it runs, so there is nothing to cancel; a wait that
+    # comes later is not cancelled by a cancel that came before it.
     trace = []
-    go = Deferred()
-
-    @inline_callbacks
-    def task():
-        yield go
-        try:
-            returned.cancel()
-            trace.append("still running")
-            yield Deferred()
-            trace.append("never here")
-        finally:
-            trace.append("finally")
-
-    returned = task()
-    go.callback(None)
-    assert trace == ["still running", "finally"]
-    assert outcome(returned)[0] is CancelledError
-
-
-def test_an_error_after_cancelling_itself_is_reported(unhandled_failures):
-    go = Deferred()
+    go, later = Deferred(), Deferred()
 
     @inline_callbacks
     def task():
         yield go
         returned.cancel()
-        raise ValueError("after the cancel")
+        trace.append("still running")
+        trace.append(("got", (yield later)))
+        return "done"
 
     returned = task()
     go.callback(None)
-    assert outcome(returned)[0] is CancelledError
-    [reported] = unhandled_failures.take()
-    assert reported.check(ValueError)
+    assert trace == ["still running"] and not returned.called
+    later.callback("later")
+    assert trace == ["still running", ("got", "later")]
+    assert outcome(returned) == ("result", "done")
 
 
 # -- No recursion ------------------------------------------------------------------------------
@@ -461,17 +548,3 @@ def test_nothing_is_left_behind_when_a_waiting_generator_is_dropped(unhandled_fa
     task()
     gc.collect()
     assert unhandled_failures.take() == []
-
-
-def test_a_finally_that_waits_while_closing_fails_the_deferred_with_runtime_error():
-    # Closing allows no more waiting: a yield in a finally block is the generator's error.
-    @inline_callbacks
-    def task():
-        try:
-            yield Deferred()
-        finally:
-            yield succeed("one last wait")
-
-    returned = task()
-    returned.cancel()
-    assert outcome(returned) == (RuntimeError, "generator ignored GeneratorExit")
