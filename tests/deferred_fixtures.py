@@ -78,6 +78,13 @@ class Library:
     add_errback: Callable
     add_both: Callable
 
+    def error_name(self, exception):
+        """The name both libraries agree on: "CancelledError" for either one's, say."""
+        for name in ("CancelledError", "AlreadyCalledError"):
+            if isinstance(exception, getattr(self, name)):
+                return name
+        return type(exception).__name__
+
     def __repr__(self):
         return self.name
 

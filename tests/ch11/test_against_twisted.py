@@ -31,7 +31,7 @@ TWISTED = twisted_library()
 
 
 class Boom(Exception):
-    """The one error the scenarios raise; its number tells which stage raised it."""
+    """The one error the scenarios raise; its argument tells which stage raised it."""
 
 
 def describe(lib, value):
@@ -41,15 +41,8 @@ def describe(lib, value):
     if isinstance(value, lib.Failure):
         if isinstance(value.value, Boom):
             return ("failure", "Boom", *value.value.args)
-        return ("failure", exception_name(lib, value.value))
+        return ("failure", lib.error_name(value.value))
     return value
-
-
-def exception_name(lib, exception):
-    for name in ("CancelledError", "AlreadyCalledError"):
-        if isinstance(exception, getattr(lib, name)):
-            return name
-    return type(exception).__name__
 
 
 def attempt(lib, trace, what, call):
@@ -57,7 +50,7 @@ def attempt(lib, trace, what, call):
     try:
         call()
     except Exception as error:  # noqa: BLE001 - which one is raised is what is compared
-        trace.append((what, "raised", exception_name(lib, error)))
+        trace.append((what, "raised", lib.error_name(error)))
 
 
 # -- Scenarios ------------------------------------------------------------------------------

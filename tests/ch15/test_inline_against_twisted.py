@@ -30,7 +30,7 @@ TWISTED = twisted_library()
 
 
 class Boom(Exception):
-    """The one error the scripts raise; its number tells which step raised it."""
+    """The one error the scripts raise; its argument tells which step raised it."""
 
 
 def describe(lib, value):
@@ -41,15 +41,8 @@ def describe(lib, value):
     if isinstance(value, Boom):
         return ("Boom", *value.args)
     if isinstance(value, BaseException):
-        return exception_name(lib, value)
+        return lib.error_name(value)
     return value
-
-
-def exception_name(lib, exception):
-    for name in ("CancelledError", "AlreadyCalledError"):
-        if isinstance(exception, getattr(lib, name)):
-            return name
-    return type(exception).__name__
 
 
 # -- Scripts --------------------------------------------------------------------------------
@@ -116,7 +109,7 @@ class Run:
         try:
             call()
         except Exception as error:  # noqa: BLE001 - which one is raised is what is compared
-            self.trace.append((what, "raised", exception_name(self.lib, error)))
+            self.trace.append((what, "raised", self.lib.error_name(error)))
 
     def make_later(self, canceller):
         name = f"later {len(self.later)}"
@@ -126,12 +119,12 @@ class Run:
             if canceller == "fires a result":
                 d.callback(f"{name}, cancelled")
             elif canceller == "fires a failure":
-                d.errback(Boom(len(self.later)))
+                d.errback(Boom(name))
 
         self.later.append(self.lib.Deferred(None if canceller is None else cancel))
         return self.later[-1]
 
-    def wait_for(self, step, own):
+    def wait_for(self, step):
         """What the script yields for ``step``."""
         kind = step[0]
         if kind == "fired result":
@@ -169,7 +162,7 @@ class Run:
                     else:
                         trace.append((name, "has no Deferred yet"))
                     continue
-                trace.append((name, "got", describe(lib, (yield self.wait_for(step, own)))))
+                trace.append((name, "got", describe(lib, (yield self.wait_for(step)))))
             if script["ending"] == "raise":
                 raise Boom(script["value"])
             return script["value"]
@@ -219,6 +212,7 @@ def run_script(lib, script, operations, *, use_coroutines=False):
         run.fire(run.pending()[-1], True, "at the end")
     lib.add_both(top, lambda result: run.trace.append(("top ended with",
                                                        describe(lib, result))))
+    assert run.trace[-1][0] == "top ended with", f"{lib}: a generator is still waiting"
     made = [*run.later, *run.children, *run.fired, top]
     left = [d for d in made if isinstance(getattr(d, "result", None), lib.Failure)]
     assert not left, f"{lib}: Deferreds left holding a failure: {left}"
