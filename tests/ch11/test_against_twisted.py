@@ -3,8 +3,8 @@ must tell the same story.
 
 Hypothesis builds a scenario: a Deferred, with or without a canceller (one that fires
 it or one that does not), and a list of operations on it: add a callback, an errback
-or both; fire it with a result or a failure; cancel it; fire or cancel one of the
-inner Deferreds its stages returned. A stage returns a value, raises, passes its
+or both; fire it with a result or a failure; cancel it; pause and unpause it; fire or
+cancel one of the inner Deferreds its stages returned. A stage returns a value, raises, passes its
 input on, returns a Deferred that has fired (with a value or a failure), returns one
 that fires later (with or without a canceller of its own), or cancels the Deferred it
 runs in. The scenario runs on both libraries; each records a trace of which stage ran
@@ -69,6 +69,8 @@ OPERATIONS = {
     "cancel": st.just(("cancel",)),
     "fire inner": st.tuples(st.just("fire inner"), st.integers(0, 3), st.booleans(), numbers),
     "cancel inner": st.tuples(st.just("cancel inner"), st.integers(0, 3)),
+    "pause": st.just(("pause",)),
+    "unpause": st.just(("unpause",)),
 }
 # Stages, cancels and the inner Deferreds a cancel can reach are drawn more often.
 operations = st.sampled_from(["add"] * 3 + ["cancel"] + list(OPERATIONS)).flatmap(
@@ -117,6 +119,7 @@ def run_chain(lib, canceller, operations):
             return n
         return run
 
+    paused = 0
     for index, (op, *args) in enumerate(operations):
         if op == "add":
             kind, action, n, inner_canceller = args
@@ -129,7 +132,13 @@ def run_chain(lib, canceller, operations):
             attempt(lib, trace, op, lambda: outer.errback(Boom(args[0])))
         elif op == "cancel":
             attempt(lib, trace, op, outer.cancel)
-        elif inners:
+        elif op == "pause":
+            outer.pause()
+            paused += 1
+        elif op == "unpause" and paused:
+            outer.unpause()
+            paused -= 1
+        elif op in ("fire inner", "cancel inner") and inners:
             inner = inners[args[0] % len(inners)]
             if op == "cancel inner":
                 attempt(lib, trace, op, inner.cancel)
@@ -137,6 +146,8 @@ def run_chain(lib, canceller, operations):
                 attempt(lib, trace, op, lambda: inner.callback(args[2]))
             else:
                 attempt(lib, trace, op, lambda: inner.errback(Boom(args[2])))
+    for _ in range(paused):
+        outer.unpause()
     lib.add_both(outer, lambda result: trace.append(("last stage", describe(lib, result))))
     left = [d for d in made if isinstance(getattr(d, "result", None), lib.Failure)]
     assert not left, f"{lib}: Deferreds left holding a failure: {left}"
