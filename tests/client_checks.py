@@ -1,24 +1,145 @@
 """Checks every client stage must pass, written once and run for each stage.
 
-Each chapter's test file calls these with its own stage module, so ``make test CH=n``
-checks chapter n's client against the same rules as every other client. ``options``
-are the stage's own command-line options (``--proactor threads``, say).
+A chapter's test file names its stage in a subclass of one of the classes below::
+
+    class TestBlockingClient(ClientChecks):
+        stage = blocking_client
+        module = "coro.blocking_client"
+
+and pytest runs every ``test_`` method the class inherits as a test in that chapter's
+file, so ``make test CH=n`` checks chapter n's client against the same rules as every
+other client. These classes have no ``Test`` prefix, so pytest never collects them on
+their own. Each check is a ``check_`` function further down, which a chapter may also
+call with options of its own.
 """
 
+import functools
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import types
+
+import pytest
 
 from coro import cli
+from coro.io import multiplexer
 from coro.trace import Event, Trace
 from poetry_server import spawn
 from tests.support import (
     SUMMARY_LINE, TASK_LINE, ScriptedServer, assert_one_line_usage_error, catalogue_bytes,
-    events, refused_address, reset, run_module,
+    descriptors_past_fd_setsize, events, refused_address, reset, run_module,
 )
 
+
+def bound(stage, **options):
+    """``stage`` as the in-process checks run it, its ``download_all`` given ``options``."""
+    return types.SimpleNamespace(download_all=functools.partial(stage.download_all, **options))
+
+
+class ClientChecks:
+    """What every client stage passes, the blocking one included.
+
+    Attributes:
+        stage: The stage module; the in-process checks run its ``download_all``.
+        module: Its name, which the command-line checks run with ``python -m``.
+        options: The command-line options every run of it needs.
+        connections: How many connections it holds open at once, so how many a Ctrl-C
+            finds open.
+    """
+
+    stage = None
+    module = None
+    options = ()
+    connections = 3
+
+    @pytest.fixture
+    def client(self):
+        """What the in-process checks run: the stage itself, unless a subclass binds
+        options to it (one backend at a time, a transform server)."""
+        return self.stage
+
+    @pytest.fixture
+    def command_line(self):
+        """The options of the command-line checks that download poems."""
+        return self.options
+
+    def test_downloads_every_poem(self, client, capsys):
+        check_downloads_every_poem(client, capsys)
+
+    def test_non_ascii_poems_with_one_byte_chunks(self, client, capsys):
+        check_non_ascii_poems_with_one_byte_chunks(client, capsys)
+
+    def test_a_server_that_resets_mid_poem(self, client, capsys):
+        check_a_server_that_resets_mid_poem(client, capsys)
+
+    def test_a_server_that_never_sends_times_out(self, client, capsys):
+        check_a_server_that_never_sends_times_out(client, capsys)
+
+    def test_a_clean_close_mid_poem_cannot_be_told_from_the_end(self, client, capsys):
+        check_a_clean_close_mid_poem_cannot_be_told_from_the_end(client, capsys)
+
+    def test_command_line_output_and_save(self, command_line, tmp_path):
+        check_command_line_output(self.module, tmp_path, options=command_line)
+
+    def test_one_refused_server_fails_only_its_task(self, command_line):
+        check_one_refused_server_fails_only_its_task(self.module, options=command_line)
+
+    def test_ctrl_c_closes_everything_and_exits_cleanly(self, command_line):
+        check_ctrl_c_closes_everything_and_exits_cleanly(self.module, self.connections,
+                                                         options=command_line)
+
+    def test_usage_errors(self, tmp_path):
+        # Refused before any download starts, so once with the options every run needs.
+        check_usage_errors(self.module, tmp_path, options=self.options)
+
+
+class ConcurrentClientChecks(ClientChecks):
+    """What every stage that downloads the poems at the same time passes as well."""
+
+    def test_the_downloads_overlap(self, client, capsys):
+        check_the_downloads_overlap(client, capsys)
+
+
+class MultiplexerClientChecks(ConcurrentClientChecks):
+    """What a stage with a ``--backend`` (select, poll or epoll) passes as well; the
+    in-process checks run once per backend.
+
+    Attributes:
+        wake_up_sockets: How many sockets the stage opens before its first connection
+            (a reactor's or a kernel's wake-up pair).
+    """
+
+    wake_up_sockets = 0
+
+    @pytest.fixture(params=list(multiplexer.BACKENDS))
+    def client(self, request):
+        """The stage with its ``download_all`` bound to one backend."""
+        return bound(self.stage, backend=request.param)
+
+    def test_the_backend_option(self):
+        with spawn("science", delay=0, num_bytes=100) as [address]:
+            for backend in multiplexer.BACKENDS:
+                result = run_module(self.module, "--backend", backend, address[1])
+                assert result.returncode == 0, result.stderr
+        result = run_module(self.module, "--backend", "kqueue", address[1])
+        assert result.returncode == 2
+        assert "argument --backend: invalid choice: 'kqueue'" in result.stderr
+
+    def test_select_names_its_limit_when_a_socket_is_past_fd_setsize(self, capsys):
+        with spawn("science", "tyger", delay=0, num_bytes=100) as addresses:
+            # The stage's own wake-up sockets get low numbers, the connections high ones.
+            with descriptors_past_fd_setsize(spare_low=self.wake_up_sockets):
+                report, status, lines = run_in_process(self.stage, addresses, capsys,
+                                                       backend="select")
+        assert status == 1
+        assert len(report.errors) == 2
+        assert all("FD_SETSIZE (1024)" in line and "--backend epoll" in line
+                   for line in lines if line.startswith("Task "))
+
+
+# -- the checks --------------------------------------------------------------------------
 
 def run_in_process(stage, addresses, capsys, **options):
     """Run ``stage.download_all`` through the shared command line code."""
@@ -197,6 +318,13 @@ def check_ctrl_c_closes_everything_and_exits_cleanly(module, connections, option
 
 
 def check_a_run_whose_done_raises_is_reported_and_still_ends(stage, capsys):
+    check_a_run_whose_done_raises_still_ends(stage)
+    assert "RuntimeError: done failed for task 1" in capsys.readouterr().err
+
+
+def check_a_run_whose_done_raises_still_ends(stage):
+    """Run two downloads whose ``done`` raises for task 1: both must still end. How the
+    error is reported is the caller's to check."""
     # If done raises, the count of tasks left must still go down, or the reactor
     # would run for ever.
     ended = []
@@ -213,4 +341,3 @@ def check_a_run_whose_done_raises_is_reported_and_still_ends(stage, capsys):
         run.join(timeout=20)  # a watchdog against a hang, never a way to wait
         assert not run.is_alive(), "download_all never returned"
     assert sorted(ended) == [1, 2]
-    assert "RuntimeError: done failed for task 1" in capsys.readouterr().err

@@ -18,10 +18,8 @@ from coro import signal_client
 from coro.io.nonblocking import Download, State
 from coro.trace import Trace
 from poetry_server import spawn
-from tests import client_checks as check
+from tests.client_checks import ConcurrentClientChecks, run_in_process
 from tests.support import Event, ScriptedServer, events, refused_address
-
-MODULE = "coro.signal_client"
 
 
 def signal_state():
@@ -45,52 +43,17 @@ def sigio_blocked():
 
 # The checks every client stage passes.
 
-def test_downloads_every_poem(capsys):
-    check.check_downloads_every_poem(signal_client, capsys)
-
-
-def test_command_line_output_and_save(tmp_path):
-    check.check_command_line_output(MODULE, tmp_path)
-
-
-def test_one_refused_server_fails_only_its_task():
-    check.check_one_refused_server_fails_only_its_task(MODULE)
-
-
-def test_a_server_that_resets_mid_poem(capsys):
-    check.check_a_server_that_resets_mid_poem(signal_client, capsys)
-
-
-def test_a_server_that_never_sends_times_out(capsys):
-    check.check_a_server_that_never_sends_times_out(signal_client, capsys)
-
-
-def test_a_clean_close_mid_poem_cannot_be_told_from_the_end(capsys):
-    check.check_a_clean_close_mid_poem_cannot_be_told_from_the_end(signal_client, capsys)
-
-
-def test_ctrl_c_closes_everything_and_exits_cleanly():
-    check.check_ctrl_c_closes_everything_and_exits_cleanly(MODULE, connections=3)
-
-
-def test_usage_errors(tmp_path):
-    check.check_usage_errors(MODULE, tmp_path)
-
-
-def test_non_ascii_poems_with_one_byte_chunks(capsys):
-    check.check_non_ascii_poems_with_one_byte_chunks(signal_client, capsys)
+class TestSignalClient(ConcurrentClientChecks):
+    stage = signal_client
+    module = "coro.signal_client"
 
 
 # One thread, many downloads.
 
-def test_the_downloads_overlap(capsys):
-    check.check_the_downloads_overlap(signal_client, capsys)
-
-
 def test_chunks_of_different_downloads_interleave(capsys):
     with spawn("ozymandias", "science", "fascination", delay=0.01, num_bytes=50) \
             as addresses:
-        report, status, _ = check.run_in_process(signal_client, addresses, capsys)
+        report, status, _ = run_in_process(signal_client, addresses, capsys)
     assert status == 0
     received = events(report.trace, Event.RECEIVED, Event.DONE)
     first_done = next(n for n, (_, event) in enumerate(received) if event is Event.DONE)
@@ -151,7 +114,7 @@ def _many_tiny_segments(socks):
 
 def test_no_data_lost_when_many_chunks_arrive_while_the_client_is_busy(capsys):
     with ScriptedServer(_many_tiny_segments, clients=3) as server:
-        report, status, _ = check.run_in_process(
+        report, status, _ = run_in_process(
             signal_client, [server.address] * 3, capsys, timeout=5)
     assert status == 0, report.errors
     # The server numbers its clients in the order it accepted them, which need not be
@@ -231,7 +194,7 @@ def test_signal_state_is_restored_after_successes_and_failures(capsys):
     before = signal_state()
     with spawn("science", delay=0, num_bytes=100) as [good], refused_address() as refused, \
             ScriptedServer(_never_send) as silent:
-        _, status, _ = check.run_in_process(
+        _, status, _ = run_in_process(
             signal_client, [good, refused, silent.address], capsys, timeout=0.2)
     assert status == 1
     assert signal_state() == before
@@ -243,7 +206,7 @@ def test_signal_state_is_restored_when_sigio_was_already_blocked(capsys):
     # the caller unblocked SIGIO: SIGIO's default action ends the process.
     with sigio_blocked(), refused_address() as refused:
         before = signal_state()
-        _, status, _ = check.run_in_process(signal_client, [refused], capsys)
+        _, status, _ = run_in_process(signal_client, [refused], capsys)
         assert status == 1
         assert signal_state() == before
 

@@ -6,7 +6,6 @@ both proactors hand over the same bytes; with io_uring the program never calls
 client says which proactor it used, or why it could not use the one asked for.
 """
 
-import functools
 import socket
 import threading
 
@@ -15,7 +14,7 @@ import pytest
 from coro import completion_client
 from coro.io import proactor
 from poetry_server import spawn
-from tests import client_checks as check
+from tests.client_checks import ConcurrentClientChecks, bound, run_in_process
 from tests.support import Event, ScriptedServer, catalogue_bytes, run_module
 
 MODULE = "coro.completion_client"
@@ -33,32 +32,61 @@ def backend(request):
     return request.param
 
 
-@pytest.fixture
-def stage(backend):
-    """The stage with its ``download_all`` bound to one proactor."""
-    class Stage:
-        download_all = functools.partial(completion_client.download_all, proactor=backend)
-    return Stage
+class TestCompletionClient(ConcurrentClientChecks):
+    stage = completion_client
+    module = MODULE
 
+    @pytest.fixture
+    def client(self, backend):
+        """The stage with its ``download_all`` bound to one proactor."""
+        return bound(completion_client, proactor=backend)
 
-def test_the_downloads_interleave_in_one_thread(stage, capsys):
-    check.check_the_downloads_overlap(stage, capsys)
+    @pytest.fixture
+    def command_line(self, backend):
+        return ("--proactor", backend)
 
+    def test_fifty_downloads_at_once(self, client, capsys):
+        with spawn("ozymandias", "lorelei", delay=0.001, num_bytes=50) as addresses:
+            report, status, _ = run_in_process(client, addresses * 25, capsys)
+        assert status == 0
+        assert {report.poems[n] for n in range(1, 51, 2)} == {catalogue_bytes("ozymandias")}
+        assert {report.poems[n] for n in range(2, 51, 2)} == {catalogue_bytes("lorelei")}
 
-def test_downloads_every_poem(stage, capsys):
-    check.check_downloads_every_poem(stage, capsys)
+    def test_a_timed_out_download_is_closed_at_once_while_the_others_go_on(self, client, capsys):
+        # Server 2 keeps its client busy, one byte at a time, until server 1 sees its own
+        # silent client hang up; only then does it end its poem. So task 2 ends well only
+        # if task 1 was cancelled and its socket closed at its deadline, not at the end.
+        hung_up = threading.Event()
 
+        def silent(socks):
+            [sock] = socks
+            assert sock.recv(1) == b""  # the client gave up and closed its socket
+            hung_up.set()
 
-def test_non_ascii_poems_with_one_byte_chunks(stage, capsys):
-    check.check_non_ascii_poems_with_one_byte_chunks(stage, capsys)
+        def busy_until_the_hang_up(socks):
+            [sock] = socks
+            for _ in range(200):
+                if hung_up.wait(0.05):
+                    break
+                sock.sendall(b".")
+            sock.sendall(b" the end")
+            sock.shutdown(socket.SHUT_WR)
 
+        with ScriptedServer(silent) as first, ScriptedServer(busy_until_the_hang_up) as second:
+            report, status, lines = run_in_process(
+                client, [first.address, second.address], capsys, timeout=0.5)
+        assert status == 1
+        silent_port = first.address[1]
+        assert f"Task 1: failed: timed out: 127.0.0.1:{silent_port} sent nothing for 0.5s" in lines
+        assert isinstance(report.errors[1], TimeoutError)
+        assert report.poems[2].endswith(b". the end")
+        assert first.errors == second.errors == []
 
-def test_fifty_downloads_at_once(stage, capsys):
-    with spawn("ozymandias", "lorelei", delay=0.001, num_bytes=50) as addresses:
-        report, status, _ = check.run_in_process(stage, addresses * 25, capsys)
-    assert status == 0
-    assert {report.poems[n] for n in range(1, 51, 2)} == {catalogue_bytes("ozymandias")}
-    assert {report.poems[n] for n in range(2, 51, 2)} == {catalogue_bytes("lorelei")}
+    def test_the_client_says_which_proactor_it_used(self, backend):
+        with spawn("science", delay=0, num_bytes=100) as [address]:
+            result = run_module(MODULE, "--proactor", backend, address[1])
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == SAYS[backend]
 
 
 @needs_uring
@@ -67,7 +95,7 @@ def test_both_proactors_hand_over_the_same_bytes(capsys):
     poems = {}
     with spawn(*names, delay=0, num_bytes=7) as addresses:
         for backend in ("uring", "threads"):
-            report, status, _ = check.run_in_process(
+            report, status, _ = run_in_process(
                 completion_client, addresses, capsys, proactor=backend)
             assert status == 0
             poems[backend] = report.poems
@@ -86,7 +114,7 @@ def test_with_io_uring_the_program_never_calls_recv(capsys, monkeypatch):
     for name in ("recv", "recv_into", "recvfrom", "recvfrom_into", "recvmsg"):
         monkeypatch.setattr(socket.socket, name, no_reading)
     with spawn("science", "tyger", delay=0, num_bytes=100) as addresses:
-        report, status, _ = check.run_in_process(
+        report, status, _ = run_in_process(
             completion_client, addresses, capsys, proactor="uring")
     assert status == 0
     for task, name in ((1, "science"), (2, "tyger")):
@@ -97,73 +125,6 @@ def test_with_io_uring_the_program_never_calls_recv(capsys, monkeypatch):
         received = [r.nbytes for r in report.trace.records_of(task)
                     if r.event is Event.RECEIVED]
         assert sum(received) == len(catalogue_bytes(name)) == len(report.poems[task])
-
-
-def test_a_server_that_resets_mid_poem(stage, capsys):
-    check.check_a_server_that_resets_mid_poem(stage, capsys)
-
-
-def test_a_server_that_never_sends_times_out(stage, capsys):
-    check.check_a_server_that_never_sends_times_out(stage, capsys)
-
-
-def test_a_timed_out_download_is_closed_at_once_while_the_others_go_on(stage, capsys):
-    # Server 2 keeps its client busy, one byte at a time, until server 1 sees its own
-    # silent client hang up; only then does it end its poem. So task 2 ends well only
-    # if task 1 was cancelled and its socket closed at its deadline, not at the end.
-    hung_up = threading.Event()
-
-    def silent(socks):
-        [sock] = socks
-        assert sock.recv(1) == b""  # the client gave up and closed its socket
-        hung_up.set()
-
-    def busy_until_the_hang_up(socks):
-        [sock] = socks
-        for _ in range(200):
-            if hung_up.wait(0.05):
-                break
-            sock.sendall(b".")
-        sock.sendall(b" the end")
-        sock.shutdown(socket.SHUT_WR)
-
-    with ScriptedServer(silent) as first, ScriptedServer(busy_until_the_hang_up) as second:
-        report, status, lines = check.run_in_process(
-            stage, [first.address, second.address], capsys, timeout=0.5)
-    assert status == 1
-    silent_port = first.address[1]
-    assert f"Task 1: failed: timed out: 127.0.0.1:{silent_port} sent nothing for 0.5s" in lines
-    assert isinstance(report.errors[1], TimeoutError)
-    assert report.poems[2].endswith(b". the end")
-    assert first.errors == second.errors == []
-
-
-def test_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys):
-    check.check_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys)
-
-
-def test_command_line_output_and_save(backend, tmp_path):
-    check.check_command_line_output(MODULE, tmp_path, options=["--proactor", backend])
-
-
-def test_one_refused_server_fails_only_its_task(backend):
-    check.check_one_refused_server_fails_only_its_task(MODULE, options=["--proactor", backend])
-
-
-def test_ctrl_c_closes_everything_and_exits_cleanly(backend):
-    check.check_ctrl_c_closes_everything_and_exits_cleanly(
-        MODULE, connections=3, options=["--proactor", backend])
-
-
-def test_usage_errors(backend, tmp_path):
-    check.check_usage_errors(MODULE, tmp_path, options=["--proactor", backend])
-
-
-def test_the_client_says_which_proactor_it_used(backend):
-    with spawn("science", delay=0, num_bytes=100) as [address]:
-        result = run_module(MODULE, "--proactor", backend, address[1])
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == SAYS[backend]
 
 
 def test_auto_prefers_io_uring_and_says_so():

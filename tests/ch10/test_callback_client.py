@@ -15,52 +15,15 @@ from coro.reactor.protocol import ClientFactory
 from coro.reactor.tcp import ConnectorState
 from coro.trace import Event, Trace
 from poetry_server import spawn
-from tests import client_checks as check
+from tests.client_checks import (
+    ConcurrentClientChecks, check_a_run_whose_done_raises_is_reported_and_still_ends,
+)
 from tests.reactor_fixtures import run_until
 from tests.support import ScriptedServer, catalogue_bytes, refused_address, reset
 
-MODULE = "coro.callback_client"
-stage = callback_client
-
-
-def test_the_downloads_interleave_in_one_thread(capsys):
-    check.check_the_downloads_overlap(stage, capsys)
-
-
-def test_non_ascii_poems_with_one_byte_chunks(capsys):
-    check.check_non_ascii_poems_with_one_byte_chunks(stage, capsys)
-
-
-def test_downloads_every_poem(capsys):
-    check.check_downloads_every_poem(stage, capsys)
-
-
-def test_a_server_that_resets_mid_poem(capsys):
-    check.check_a_server_that_resets_mid_poem(stage, capsys)
-
-
-def test_a_server_that_never_sends_times_out(capsys):
-    check.check_a_server_that_never_sends_times_out(stage, capsys)
-
-
-def test_a_clean_close_mid_poem_cannot_be_told_from_the_end(capsys):
-    check.check_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys)
-
-
-def test_command_line_output_and_save(tmp_path):
-    check.check_command_line_output(MODULE, tmp_path)
-
-
-def test_one_refused_server_fails_only_its_task():
-    check.check_one_refused_server_fails_only_its_task(MODULE)
-
-
-def test_ctrl_c_closes_everything_and_exits_cleanly():
-    check.check_ctrl_c_closes_everything_and_exits_cleanly(MODULE, connections=3)
-
-
-def test_usage_errors(tmp_path):
-    check.check_usage_errors(MODULE, tmp_path)
+class TestCallbackClient(ConcurrentClientChecks):
+    stage = callback_client
+    module = "coro.callback_client"
 
 
 # -- exactly one of callback and errback, exactly once, on every path ------------------
@@ -203,7 +166,7 @@ def test_an_errback_that_raises_is_reported_and_the_callback_is_not_called(react
 
 
 def test_a_run_whose_done_raises_is_reported_and_still_ends(capsys):
-    check.check_a_run_whose_done_raises_is_reported_and_still_ends(callback_client, capsys)
+    check_a_run_whose_done_raises_is_reported_and_still_ends(callback_client, capsys)
 
 
 # -- the factory on a memory transport, with no socket at all ----------------------

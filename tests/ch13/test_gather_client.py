@@ -4,57 +4,21 @@ that cancels the downloads still running and leaves the finished ones alone."""
 from coro import gather_client
 from coro.trace import Trace
 from poetry_server import spawn
-from tests import client_checks as check
+from tests.client_checks import ConcurrentClientChecks, check_command_line_output, run_in_process
 from tests.support import (
     ScriptedServer, assert_one_line_usage_error, catalogue_bytes, run_module,
 )
 
 MODULE = "coro.gather_client"
-stage = gather_client
 
 
-def test_the_downloads_interleave_in_one_thread(capsys):
-    check.check_the_downloads_overlap(stage, capsys)
-
-
-def test_non_ascii_poems_with_one_byte_chunks(capsys):
-    check.check_non_ascii_poems_with_one_byte_chunks(stage, capsys)
-
-
-def test_downloads_every_poem(capsys):
-    check.check_downloads_every_poem(stage, capsys)
-
-
-def test_a_server_that_resets_mid_poem(capsys):
-    check.check_a_server_that_resets_mid_poem(stage, capsys)
-
-
-def test_a_server_that_never_sends_times_out(capsys):
-    check.check_a_server_that_never_sends_times_out(stage, capsys)
-
-
-def test_a_clean_close_mid_poem_cannot_be_told_from_the_end(capsys):
-    check.check_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys)
-
-
-def test_command_line_output_and_save(tmp_path):
-    check.check_command_line_output(MODULE, tmp_path)
+class TestGatherClient(ConcurrentClientChecks):
+    stage = gather_client
+    module = MODULE
 
 
 def test_command_line_output_with_a_deadline_that_does_not_pass(tmp_path):
-    check.check_command_line_output(MODULE, tmp_path, options=["--deadline", "60"])
-
-
-def test_one_refused_server_fails_only_its_task():
-    check.check_one_refused_server_fails_only_its_task(MODULE)
-
-
-def test_ctrl_c_closes_everything_and_exits_cleanly():
-    check.check_ctrl_c_closes_everything_and_exits_cleanly(MODULE, connections=3)
-
-
-def test_usage_errors(tmp_path):
-    check.check_usage_errors(MODULE, tmp_path)
+    check_command_line_output(MODULE, tmp_path, options=["--deadline", "60"])
 
 
 def test_a_deadline_must_be_a_number_of_seconds():
@@ -77,8 +41,8 @@ def test_the_deadline_cancels_the_downloads_still_running(capsys):
 
     with ScriptedServer(never_send) as silent, \
             spawn("science", delay=0, num_bytes=100) as [good]:
-        report, status, lines = check.run_in_process(
-            stage, [silent.address, good], capsys, deadline=0.3)
+        report, status, lines = run_in_process(
+            gather_client, [silent.address, good], capsys, deadline=0.3)
     assert status == 1
     assert (f"Task 1: failed: cancelled: the run's deadline of 0.3s passed "
             f"(127.0.0.1:{silent.address[1]})") in lines
@@ -94,7 +58,7 @@ def test_a_failure_in_reporting_reaches_the_list_and_is_reported(unhandled_failu
         raise RuntimeError(f"cannot report task {task}")
 
     with spawn("science", delay=0, num_bytes=100) as [address]:
-        stage.download_all([address], timeout=10, trace=Trace(), done=broken_done)
+        gather_client.download_all([address], timeout=10, trace=Trace(), done=broken_done)
     [reported] = unhandled_failures.take()
     assert reported.check(RuntimeError)
     assert str(reported.value) == "cannot report task 1"

@@ -1,103 +1,37 @@
 """The kernel client: every check every client passes, on each backend; get_poetry alone,
 as one task; and what a task group does with a failure that is not a download's."""
 
-import functools
 import socket
 
 import pytest
 
 from coro import kernel_client
-from coro.io import multiplexer
 from coro.io.clock import FakeClock
 from coro.kernel.loop import Kernel
 from coro.kernel.sockets import Socket
 from coro.kernel.traps import sleep, spawn
 from coro.trace import Event, Trace
 from poetry_server import spawn as spawn_servers
-from tests import client_checks as check
-from tests.support import (ScriptedServer, catalogue_bytes, descriptors_past_fd_setsize, events,
-                           run_module)
-
-MODULE = "coro.kernel_client"
+from tests.client_checks import MultiplexerClientChecks, run_in_process
+from tests.support import ScriptedServer, catalogue_bytes, events
 
 
-@pytest.fixture(params=list(multiplexer.BACKENDS))
-def stage(request):
-    """The stage with its ``download_all`` bound to one backend."""
-    class Stage:
-        download_all = functools.partial(kernel_client.download_all, backend=request.param)
-    return Stage
+class TestKernelClient(MultiplexerClientChecks):
+    stage = kernel_client
+    module = "coro.kernel_client"
+    wake_up_sockets = 2  # the kernel's
 
-
-def test_the_downloads_interleave_in_one_thread(stage, capsys):
-    check.check_the_downloads_overlap(stage, capsys)
-
-
-def test_non_ascii_poems_with_one_byte_chunks(stage, capsys):
-    check.check_non_ascii_poems_with_one_byte_chunks(stage, capsys)
-
-
-def test_downloads_every_poem(stage, capsys):
-    check.check_downloads_every_poem(stage, capsys)
-
-
-def test_a_server_that_resets_mid_poem(stage, capsys):
-    check.check_a_server_that_resets_mid_poem(stage, capsys)
-
-
-def test_a_server_that_never_sends_times_out(stage, capsys):
-    check.check_a_server_that_never_sends_times_out(stage, capsys)
-
-
-def test_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys):
-    check.check_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys)
-
-
-def test_a_server_that_never_accepts_times_out_while_connecting(stage, capsys):
-    # A listener whose backlog is full drops new handshakes, so the connect hangs.
-    with socket.socket() as listener, socket.socket() as first:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(0)  # room for one waiting connection: ``first`` takes it
-        address = listener.getsockname()
-        first.connect(address)
-        report, status, lines = check.run_in_process(stage, [address], capsys, timeout=0.2)
-    assert status == 1
-    assert lines[0] == f"Task 1: failed: timed out: 127.0.0.1:{address[1]} sent nothing for 0.2s"
-
-
-def test_command_line_output_and_save(tmp_path):
-    check.check_command_line_output(MODULE, tmp_path)
-
-
-def test_the_backend_option():
-    with spawn_servers("science", delay=0, num_bytes=100) as [address]:
-        for backend in multiplexer.BACKENDS:
-            result = run_module(MODULE, "--backend", backend, address[1])
-            assert result.returncode == 0, result.stderr
-
-
-def test_one_refused_server_fails_only_its_task():
-    check.check_one_refused_server_fails_only_its_task(MODULE)
-
-
-def test_ctrl_c_closes_everything_and_exits_cleanly():
-    check.check_ctrl_c_closes_everything_and_exits_cleanly(MODULE, connections=3)
-
-
-def test_usage_errors(tmp_path):
-    check.check_usage_errors(MODULE, tmp_path)
-
-
-def test_select_names_its_limit_when_a_socket_is_past_fd_setsize(capsys):
-    with spawn_servers("science", "tyger", delay=0, num_bytes=100) as addresses:
-        # The kernel's own two sockets get low numbers, the connections high ones.
-        with descriptors_past_fd_setsize(spare_low=2):
-            report, status, lines = check.run_in_process(kernel_client, addresses, capsys,
-                                                         backend="select")
-    assert status == 1
-    assert len(report.errors) == 2
-    assert all("FD_SETSIZE (1024)" in line and "--backend epoll" in line
-               for line in lines if line.startswith("Task "))
+    def test_a_server_that_never_accepts_times_out_while_connecting(self, client, capsys):
+        # A listener whose backlog is full drops new handshakes, so the connect hangs.
+        with socket.socket() as listener, socket.socket() as first:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(0)  # room for one waiting connection: ``first`` takes it
+            address = listener.getsockname()
+            first.connect(address)
+            report, status, lines = run_in_process(client, [address], capsys, timeout=0.2)
+        assert status == 1
+        assert lines[0] == (f"Task 1: failed: timed out: 127.0.0.1:{address[1]} sent nothing "
+                            f"for 0.2s")
 
 
 # -- get_poetry alone: one generator, run as the kernel's main task ----------------------
