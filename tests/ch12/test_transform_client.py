@@ -1,10 +1,8 @@
 """The transform client: each poem is downloaded, then transformed, and kept as it was when
 the transform fails, whichever way it fails; a reply cut short is told from a whole one."""
 
-import functools
 import socket
 import threading
-import types
 
 import pytest
 
@@ -17,80 +15,149 @@ from coro.transform_client import BadReply, TransformError, transform
 from poetry_server import spawn
 from poetry_server.transform import TRANSFORMS
 from poetry_server.transform_server import TransformServerFactory
-from tests import client_checks as check
 from tests.ch12.test_transform_server import spawn_transform_server
+from tests.client_checks import ConcurrentClientChecks, bound, check_the_downloads_overlap
 from tests.reactor_fixtures import run_until
 from tests.support import (SUMMARY_LINE, TASK_LINE, ScriptedServer, assert_one_line_usage_error,
                            catalogue_bytes, refused_address, reset, run_module)
 
-MODULE = "coro.transform_client"
+
+class TransformClientChecks(ConcurrentClientChecks):
+    """What a client that has each poem transformed passes (this chapter's, and chapter
+    15's in both its forms): the checks every client passes, and each poem kept as it
+    was however the transform server fails.
+
+    The in-process checks give it a transform server that refuses every connection, so
+    each poem is kept as it was and must pass every check chapter 11's client passes.
+    A client with more than one form on its command line parametrizes ``form``.
+    """
+
+    options = ("--transform-server", "1")
+
+    @pytest.fixture
+    def form(self):
+        """The command-line flags that choose the form under test: the only one here."""
+        return ()
+
+    def download_options(self, form):
+        """The keyword arguments that choose ``form`` for ``download_all``."""
+        return {}
+
+    @pytest.fixture
+    def client(self, form):
+        """The stage with a transform server that refuses every connection."""
+        with refused_address() as address:
+            yield bound(self.stage, transform_server=address, transform_name="cummingsify",
+                        **self.download_options(form))
+
+    @pytest.fixture
+    def command_line(self, form):
+        """A transform server that works, and the form."""
+        with spawn_transform_server() as (_, port):
+            yield ("--transform-server", str(port), *form)
+
+    def test_the_downloads_overlap(self, capsys):
+        # The poems are lower-case already, so they come back from cummingsify unchanged.
+        with spawn_transform_server() as transformer:
+            check_the_downloads_overlap(bound(self.stage, transform_server=transformer,
+                                              transform_name="cummingsify"), capsys)
+
+    def test_command_line_output_and_save(self, command_line, tmp_path):
+        # What the command line prints and saves: each poem as it came back transformed.
+        names = ("science", "lorelei")
+        with spawn(*names, delay=0, num_bytes=64) as addresses:
+            result = run_module(self.module, *command_line, "--transform", "upper",
+                                "--save", tmp_path, *[port for _, port in addresses])
+        assert result.returncode == 0, result.stderr
+        *task_lines, summary = result.stdout.splitlines()
+        expected = [catalogue_bytes(name).decode().upper().encode() for name in names]
+        assert sorted(TASK_LINE.match(line).groups()[:2] for line in task_lines) \
+            == [(str(n), str(len(poem))) for n, poem in enumerate(expected, start=1)]
+        assert SUMMARY_LINE.match(summary) and summary.startswith("Got 2 poems")
+        assert [(tmp_path / f"poem-{n}.txt").read_bytes() for n in (1, 2)] == expected
+
+    @pytest.mark.parametrize("args, message", [
+        (["10001"], "the following arguments are required: --transform-server"),
+        (["--transform-server", "x", "10001"], "not a port (1-65535) or HOST:PORT: 'x'"),
+        (["--transform-server", "1", "--transform", "upper.x", "10001"],
+         "--transform: a transform name is ASCII letters, digits, '_' and '-', not 'upper.x'"),
+    ])
+    def test_usage_errors_of_its_own(self, args, message):
+        result = run_module(self.module, *args)
+        assert_one_line_usage_error(result, f"python -m {self.module}")
+        assert message in result.stderr
+
+    def run_with_transformer(self, transformer_port, tmp_path, *options,
+                             names=("science", "jingyesi")):
+        """Run the client on two poems; return its lines, the poems it saved, the originals."""
+        with spawn(*names, delay=0, num_bytes=64) as addresses:
+            result = run_module(self.module, "--transform-server", transformer_port, *options,
+                                "--save", tmp_path, *[port for _, port in addresses])
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ""
+        saved = [(tmp_path / f"poem-{n}.txt").read_bytes() for n in (1, 2)]
+        return result.stdout.splitlines(), saved, [catalogue_bytes(name) for name in names]
+
+    def test_a_refused_transform_server_keeps_the_poems_as_they_were(self, tmp_path, form):
+        with refused_address() as (_, port):
+            lines, saved, originals = self.run_with_transformer(port, tmp_path, *form)
+        assert saved == originals
+        assert_kept_as_they_were(lines, f"connection refused by 127.0.0.1:{port}")
+
+    def test_an_error_reply_keeps_the_poems_and_says_why(self, tmp_path, form):
+        with spawn_transform_server() as (_, port):
+            lines, saved, originals = self.run_with_transformer(port, tmp_path, "--transform",
+                                                                "frob", *form)
+        assert saved == originals
+        assert_kept_as_they_were(lines, f"127.0.0.1:{port} replied: unknown transform 'frob'; "
+                                        f"known transforms: {', '.join(TRANSFORMS)}")
+
+    @pytest.mark.parametrize("replies, reason", [
+        ((b"", b""), "the server closed the connection without a reply"),
+        ((b"9999:ok.", b"9999:ok."), "the reply was cut short: the connection closed after 8 "
+                                     "bytes of it"),
+        ((b"5:maybe,", b"5:maybe,"), "not a reply: b'maybe'"),
+    ])
+    def test_a_broken_transform_server_keeps_the_poems(self, tmp_path, replies, reason, form):
+        with scripted(*replies) as server:
+            lines, saved, originals = self.run_with_transformer(server.address[1], tmp_path,
+                                                                *form)
+        assert saved == originals
+        assert_kept_as_they_were(lines, f"{reason} (127.0.0.1:{server.address[1]})")
+
+    def test_a_transform_server_that_resets_keeps_the_poems(self, tmp_path, form):
+        with scripted(b"", b"", then=reset) as server:
+            lines, saved, originals = self.run_with_transformer(server.address[1], tmp_path,
+                                                                *form)
+        assert saved == originals
+        assert_kept_as_they_were(lines, f"connection reset by 127.0.0.1:{server.address[1]}")
+
+    def test_a_silent_transform_server_times_out_and_keeps_the_poems(self, tmp_path, form):
+        def silent(socks):
+            for sock in socks:
+                read_request(sock)
+            for sock in socks:
+                sock.recv(1)
+
+        with ScriptedServer(silent, clients=2) as server:
+            lines, saved, originals = self.run_with_transformer(
+                server.address[1], tmp_path, "--timeout", "0.3", *form)
+        assert saved == originals
+        assert_kept_as_they_were(lines, f"timed out: 127.0.0.1:{server.address[1]} sent "
+                                        f"nothing for 0.3s")
 
 
-def with_transform_server(address, name="cummingsify"):
-    """The stage, as the shared checks call it, with its transform server given."""
-    return types.SimpleNamespace(download_all=functools.partial(
-        transform_client.download_all, transform_server=address, transform_name=name))
+def assert_kept_as_they_were(lines, reason):
+    """Each task has a warning line, then its usual line; the summary is last."""
+    for n in (1, 2):
+        warning = lines.index(f"Task {n}: transform failed ({reason}); kept the poem as it was")
+        assert TASK_LINE.match(lines[warning + 1]).group(1) == str(n)
+    assert len(lines) == 5 and lines[-1].startswith("Got 2 poems in")
 
 
-@pytest.fixture
-def server_down():
-    """The stage with a transform server that refuses every connection: each poem is kept
-    as it was, so the client must pass every check chapter 11's client passes."""
-    with refused_address() as address:
-        yield with_transform_server(address)
-
-
-def test_the_downloads_interleave_in_one_thread(capsys):
-    # The poems are lower-case already, so they come back from cummingsify unchanged.
-    with spawn_transform_server() as transformer:
-        check.check_the_downloads_overlap(with_transform_server(transformer), capsys)
-
-
-def test_downloads_every_poem_with_the_transform_server_down(server_down, capsys):
-    check.check_downloads_every_poem(server_down, capsys)
-
-
-def test_non_ascii_poems_with_one_byte_chunks(server_down, capsys):
-    check.check_non_ascii_poems_with_one_byte_chunks(server_down, capsys)
-
-
-def test_a_server_that_resets_mid_poem(server_down, capsys):
-    check.check_a_server_that_resets_mid_poem(server_down, capsys)
-
-
-def test_a_server_that_never_sends_times_out(server_down, capsys):
-    check.check_a_server_that_never_sends_times_out(server_down, capsys)
-
-
-def test_a_clean_close_mid_poem_cannot_be_told_from_the_end(server_down, capsys):
-    check.check_a_clean_close_mid_poem_cannot_be_told_from_the_end(server_down, capsys)
-
-
-def test_one_refused_server_fails_only_its_task():
-    with spawn_transform_server() as (_, port):
-        check.check_one_refused_server_fails_only_its_task(
-            MODULE, options=("--transform-server", port))
-
-
-def test_ctrl_c_closes_everything_and_exits_cleanly():
-    check.check_ctrl_c_closes_everything_and_exits_cleanly(
-        MODULE, connections=3, options=("--transform-server", "1"))
-
-
-def test_usage_errors(tmp_path):
-    check.check_usage_errors(MODULE, tmp_path, options=("--transform-server", "1"))
-
-
-@pytest.mark.parametrize("args, message", [
-    (["10001"], "the following arguments are required: --transform-server"),
-    (["--transform-server", "x", "10001"], "not a port (1-65535) or HOST:PORT: 'x'"),
-    (["--transform-server", "1", "--transform", "upper.x", "10001"],
-     "--transform: a transform name is ASCII letters, digits, '_' and '-', not 'upper.x'"),
-])
-def test_usage_errors_of_its_own(args, message):
-    result = run_module(MODULE, *args)
-    assert_one_line_usage_error(result, f"python -m {MODULE}")
-    assert message in result.stderr
+class TestTransformClient(TransformClientChecks):
+    stage = transform_client
+    module = "coro.transform_client"
 
 
 # -- transform(): one request, one Deferred -------------------------------------------------
@@ -195,7 +262,10 @@ def test_a_silent_server_times_out(reactor):
     assert [kind for kind, _ in trace] == [TimeoutError]
 
 
-def test_cancelling_closes_the_connection(reactor):
+def check_a_cancel_closes_the_transform_connection(reactor, start, request):
+    """``start(address)`` sends ``request`` to the transform server at ``address`` and
+    returns a Deferred. Cancelled once the request is in, the Deferred fails at once, and
+    the server sees the connection closed (or reset)."""
     requested = threading.Event()
     seen = []
 
@@ -205,15 +275,20 @@ def test_cancelling_closes_the_connection(reactor):
         seen.append(socks[0].recv(1))
 
     with ScriptedServer(wait_for_the_close) as server:
-        d = transform(reactor, *server.address, "upper", b"x")
+        d = start(server.address)
         trace = outcome_of(d)
         run_until(reactor, requested.is_set)
         d.cancel()
         assert [kind for kind, _ in trace] == [CancelledError]
         run_until(reactor, lambda: (len(seen) == 2 or server.errors)
                   and not reactor.pending_timers())
-    assert seen == [b"upper.x", b""] or [type(e) for e in server.errors] == \
+    assert seen == [request, b""] or [type(e) for e in server.errors] == \
         [ConnectionResetError]
+
+
+def test_cancelling_closes_the_connection(reactor):
+    check_a_cancel_closes_the_transform_connection(
+        reactor, lambda service: transform(reactor, *service, "upper", b"x"), request=b"upper.x")
 
 
 @pytest.mark.parametrize("name", ["", "upper.x", "über", "two words"])
@@ -242,87 +317,3 @@ def test_a_clean_close_cuts_a_poem_unnoticed_but_not_a_reply(reactor):
     assert downloaded == [("poem", poem[:500])]  # looks like a whole poem
     assert transformed == [(BadReply, "the reply was cut short: the connection "
                                       "closed after 500 bytes of it")]
-
-
-# -- the command line ------------------------------------------------------------------------
-
-def test_each_poem_is_transformed_and_saved(tmp_path):
-    names = ("science", "lorelei")
-    with spawn(*names, delay=0, num_bytes=64) as addresses, spawn_transform_server() as (_, tp):
-        result = run_module(MODULE, "--transform-server", tp, "--transform", "upper",
-                            "--save", tmp_path, *[port for _, port in addresses])
-    assert result.returncode == 0, result.stderr
-    *task_lines, summary = result.stdout.splitlines()
-    expected = [catalogue_bytes(name).decode().upper().encode() for name in names]
-    assert sorted(TASK_LINE.match(line).groups()[:2] for line in task_lines) \
-        == [(str(n), str(len(poem))) for n, poem in enumerate(expected, start=1)]
-    assert SUMMARY_LINE.match(summary) and summary.startswith("Got 2 poems")
-    assert [(tmp_path / f"poem-{n}.txt").read_bytes() for n in (1, 2)] == expected
-
-
-def run_with_transformer(transformer_port, tmp_path, *options, names=("science", "jingyesi")):
-    """Run the client on two poems; return its result and the poems it saved."""
-    with spawn(*names, delay=0, num_bytes=64) as addresses:
-        result = run_module(MODULE, "--transform-server", transformer_port, *options,
-                            "--save", tmp_path, *[port for _, port in addresses])
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
-    saved = [(tmp_path / f"poem-{n}.txt").read_bytes() for n in (1, 2)]
-    return result.stdout.splitlines(), saved, [catalogue_bytes(name) for name in names]
-
-
-def assert_kept_as_they_were(lines, reason):
-    """Each task has a warning line, then its usual line; the summary is last."""
-    for n in (1, 2):
-        warning = lines.index(f"Task {n}: transform failed ({reason}); kept the poem as it was")
-        assert TASK_LINE.match(lines[warning + 1]).group(1) == str(n)
-    assert len(lines) == 5 and lines[-1].startswith("Got 2 poems in")
-
-
-def test_a_refused_transform_server_keeps_the_poems_as_they_were(tmp_path):
-    with refused_address() as (_, port):
-        lines, saved, originals = run_with_transformer(port, tmp_path)
-    assert saved == originals
-    assert_kept_as_they_were(lines, f"connection refused by 127.0.0.1:{port}")
-
-
-def test_an_error_reply_keeps_the_poems_and_says_why(tmp_path):
-    with spawn_transform_server() as (_, port):
-        lines, saved, originals = run_with_transformer(port, tmp_path, "--transform", "frob")
-    assert saved == originals
-    assert_kept_as_they_were(lines, f"127.0.0.1:{port} replied: unknown transform 'frob'; known "
-                                 f"transforms: {', '.join(TRANSFORMS)}")
-
-
-@pytest.mark.parametrize("replies, reason", [
-    ((b"", b""), "the server closed the connection without a reply"),
-    ((b"9999:ok.", b"9999:ok."), "the reply was cut short: the connection closed after 8 "
-                                 "bytes of it"),
-])
-def test_a_dead_transform_server_keeps_the_poems(tmp_path, replies, reason):
-    with scripted(*replies) as server:
-        lines, saved, originals = run_with_transformer(server.address[1], tmp_path)
-    assert saved == originals
-    assert_kept_as_they_were(lines, f"{reason} (127.0.0.1:{server.address[1]})")
-
-
-def test_a_transform_server_that_resets_keeps_the_poems(tmp_path):
-    with scripted(b"", b"", then=reset) as server:
-        lines, saved, originals = run_with_transformer(server.address[1], tmp_path)
-    assert saved == originals
-    assert_kept_as_they_were(lines, f"connection reset by 127.0.0.1:{server.address[1]}")
-
-
-def test_a_silent_transform_server_times_out_and_keeps_the_poems(tmp_path):
-    def silent(socks):
-        for sock in socks:
-            read_request(sock)
-        for sock in socks:
-            sock.recv(1)
-
-    with ScriptedServer(silent, clients=2) as server:
-        lines, saved, originals = run_with_transformer(server.address[1], tmp_path,
-                                                       "--timeout", "0.3")
-    assert saved == originals
-    assert_kept_as_they_were(lines, f"timed out: 127.0.0.1:{server.address[1]} sent nothing "
-                                 f"for 0.3s")
