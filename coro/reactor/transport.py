@@ -30,7 +30,8 @@ class Transport:
     Invariants: the socket is watched for writing exactly while the out-buffer is not
     empty. ``connection_lost`` is called exactly once, after everything else, and the
     socket is closed by then. The registered producer is paused while the buffer is
-    above ``high_water``, until it drains below ``low_water``.
+    above ``high_water``, until it drains below ``low_water``; once the protocol has
+    asked to end the connection, it is never resumed, since it may no longer write.
     """
 
     high_water = 64 * 1024
@@ -127,6 +128,10 @@ class Transport:
             self._resume_producer()
 
     def _resume_producer(self):
+        # After lose_connection() or write_eof(), a resumed producer's next write would
+        # raise: it stays paused, and hears stop_producing when the connection is lost.
+        if self._ending:
+            return
         self._producer_paused = False
         self._producer.resume_producing()
 

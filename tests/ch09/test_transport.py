@@ -295,6 +295,49 @@ def test_a_peer_that_never_reads_pauses_the_producer(reactor):
         listener.close()
 
 
+class Resumable:
+    """A producer that records what it hears, and writes as soon as it is resumed."""
+
+    def __init__(self, trace, transport):
+        self.trace, self.transport = trace, transport
+
+    def pause_producing(self):
+        self.trace.append("pause")
+
+    def resume_producing(self):
+        self.trace.append("resume")
+        self.transport.write(b"more")  # raises once the connection is ending
+
+    def stop_producing(self):
+        self.trace.append("stop")
+
+
+@pytest.mark.parametrize("ending, expected", [
+    ("lose_connection", [("p", "made"), "pause", "stop", ("p", "lost")]),
+    ("write_eof", [("p", "made"), "pause", ("p", "eof"), "stop", ("p", "lost")]),
+])
+def test_a_producer_paused_when_the_connection_ends_is_never_resumed(fake_reactor, ending,
+                                                                      expected):
+    left, right = socket.socketpair()
+    size = Transport.high_water + 1000
+    # Nothing at first, so everything is buffered (above the high-water mark); then
+    # all but ten bytes, well below the low-water mark; then the last ten.
+    fake = ScriptedSocket(left, ["EAGAIN", size - 10, 10])
+    trace = []
+    protocol = Recorder(trace, "p")
+    transport = Transport(fake_reactor, fake, protocol)
+    transport.start()
+    transport.register_producer(Resumable(trace, transport))
+    transport.write(b"x" * size)
+    getattr(transport, ending)()
+    run_until(fake_reactor, lambda: transport.buffer_size == 0)
+    right.close()  # the peer hangs up, which also ends a half-closed connection
+    run_until(fake_reactor, lost(protocol))
+    assert fake.sent == b"x" * size
+    assert trace == expected
+    assert isinstance(protocol.reason, ConnectionDone)
+
+
 def test_a_thousand_connections_leave_no_descriptor_open(reactor):
     trace = []
     servers = RecorderFactory(trace, "server", on_made=lambda p: p.transport.lose_connection())
@@ -318,6 +361,81 @@ def test_a_refused_connection_is_told_to_the_factory(reactor):
         run_until(reactor, lambda: clients.failures)
     assert isinstance(clients.failures[0], ConnectionRefusedError)
     assert clients.protocols == []
+
+
+class NoProtocolFactory(RecorderFactory):
+    """A factory whose first ``refusals`` protocols are ``outcome``: raised if it is
+    an exception, returned otherwise (None)."""
+
+    def __init__(self, trace, name, outcome, *, refusals=1, **options):
+        super().__init__(trace, name, **options)
+        self.outcome, self.refusals = outcome, refusals
+
+    def build_protocol(self, address):
+        if self.refusals:
+            self.refusals -= 1
+            self.trace.append((self.name, "no protocol"))
+            if isinstance(self.outcome, Exception):
+                raise self.outcome
+            return self.outcome
+        return super().build_protocol(address)
+
+
+@pytest.mark.parametrize("outcome", [ValueError("no protocol today"), None],
+                         ids=["raises", "returns None"])
+def test_a_connector_without_a_protocol_fails_once_and_closes_its_socket(reactor, errors,
+                                                                          outcome):
+    trace = []
+    clients = NoProtocolFactory(trace, "client", outcome)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        host, port = server.getsockname()[:2]
+        connector = tcp.connect(reactor, host, port, clients)
+        run_until(reactor, lambda: clients.failures)
+        peer, _ = server.accept()
+        with peer:
+            peer.settimeout(20)  # a watchdog only: the client has closed already
+            assert peer.recv(10) == b""
+    connector.cancel()  # too late: the attempt has ended, and is not told twice
+    reactor.run_once(0)
+    assert trace == [("client", "no protocol")]
+    [reason] = clients.failures
+    assert connector.state is tcp.ConnectorState.FAILED
+    [(exc, context)] = errors.take()
+    assert exc is reason
+    assert "NoProtocolFactory.build_protocol" in context
+    assert f"to 127.0.0.1:{port}" in context
+    if outcome is None:
+        assert isinstance(reason, ConnectionAbortedError)
+        assert "returned None" in str(reason)
+    else:
+        assert reason is outcome
+
+
+@pytest.mark.parametrize("outcome", [ValueError("no protocol today"), None],
+                         ids=["raises", "returns None"])
+def test_a_listener_without_a_protocol_closes_that_connection_and_serves_the_next(
+        reactor, errors, outcome):
+    trace = []
+    servers = NoProtocolFactory(trace, "server", outcome,
+                                on_made=lambda p: p.transport.lose_connection())
+    listener = tcp.listen(reactor, servers)
+    with socket.create_connection(listener.address) as refused, \
+            socket.create_connection(listener.address) as served:
+        run_until(reactor, lambda: servers.protocols and lost(*servers.protocols)())
+        for client in (refused, served):
+            client.settimeout(20)  # a watchdog only: both are closed already
+            assert client.recv(10) == b""
+        refused_port = refused.getsockname()[1]
+    assert trace == [("server", "no protocol"), ("server1", "made"), ("server1", "lost")]
+    [(exc, context)] = errors.take()
+    assert "NoProtocolFactory.build_protocol" in context
+    assert f"from 127.0.0.1:{refused_port}" in context
+    if outcome is None:
+        assert isinstance(exc, ConnectionAbortedError)
+        assert "returned None" in str(exc)
+    else:
+        assert exc is outcome
+    listener.close()
 
 
 def test_a_protocol_that_raises_loses_its_connection_only(reactor, errors):
