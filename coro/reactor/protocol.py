@@ -88,7 +88,13 @@ class Factory:
         self._args = args
 
     def build_protocol(self, address):
-        """Return the protocol for a connection with ``address``, or None to refuse it."""
+        """Return the protocol for a connection with ``address``, or None to refuse it.
+
+        A refused connection is closed, and the refusal reported like an exception
+        raised here: a ``build_protocol`` that forgot its ``return`` would otherwise
+        drop every connection without a word. A client factory also hears
+        ``client_connection_failed``.
+        """
         protocol = self.protocol(*self._args)
         protocol.factory = self
         return protocol
@@ -98,4 +104,5 @@ class ClientFactory(Factory):
     """A factory for outgoing connections, which also hears when one cannot be made."""
 
     def client_connection_failed(self, connector, reason):
-        """The connection could not be made: ``reason`` says why (refused, timed out)."""
+        """The connection could not be made: ``reason`` says why (refused, timed out,
+        or ``build_protocol`` raised it or returned None)."""

@@ -50,7 +50,12 @@ class Listener:
             except OSError as exc:
                 self._back_off(exc)
                 return
-            _start_transport(self._reactor, sock, self.factory, address)
+            try:
+                transport = _make_transport(self._reactor, sock, self.factory, address)
+            except Exception as exc:  # reported; this connection is closed, the next served
+                self._reactor.report_error(exc, _context(self.factory, "from", address))
+                continue
+            transport.start()
 
     def _back_off(self, exc):
         """Out of descriptors (or another accept error): report it, stop accepting for
@@ -76,19 +81,31 @@ class Listener:
         self._reactor.disown(self)
 
 
-def _start_transport(reactor, sock, factory, address):
-    """A new connection, accepted or made: its protocol from the factory, a transport
-    between them. A factory that refuses (None) or fails gets the socket closed."""
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+def _make_transport(reactor, sock, factory, address):
+    """A new connection, accepted or made: its protocol from the factory, and a
+    transport between them, not started yet.
+
+    Raises:
+        Exception: what ``build_protocol`` raised, or :exc:`ConnectionAbortedError` if
+            it returned None; the socket is closed by then.
+    """
     try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         protocol = factory.build_protocol(address)
-    except Exception as exc:  # reported; this connection is dropped, the rest go on
-        reactor.report_error(exc, f"{type(factory).__name__}.build_protocol")
-        protocol = None
-    if protocol is None:
+        if protocol is None:
+            raise ConnectionAbortedError(
+                f"{type(factory).__name__}.build_protocol returned None: no protocol, "
+                f"so no connection")
+        return Transport(reactor, sock, protocol)
+    except BaseException:
         sock.close()
-        return
-    Transport(reactor, sock, protocol).start()
+        raise
+
+
+def _context(factory, direction, address):
+    """How an error report names a connection that got no protocol."""
+    return (f"{type(factory).__name__}.build_protocol, for the connection {direction} "
+            f"{address[0]}:{address[1]}")
 
 
 def listen(reactor, factory, port=0, *, host="127.0.0.1", backlog=128):
@@ -112,8 +129,10 @@ class Connector:
 
     ``connect_ex`` starts the handshake and returns at once; the socket becomes
     writable when the handshake is over, and ``SO_ERROR`` then says how it went.
-    Either the factory builds a protocol for the new connection, or it hears
-    ``client_connection_failed`` — exactly one of the two.
+    Invariant: each attempt ends in exactly one of two ways. Either the factory builds
+    a protocol, the state is CONNECTED and the protocol hears ``connection_made``, or
+    the state is FAILED, the socket is closed, and the factory hears
+    ``client_connection_failed`` (also when ``build_protocol`` raised or returned None).
     """
 
     def __init__(self, reactor, address, factory, *, timeout=30.0):
@@ -147,8 +166,14 @@ class Connector:
             return
         self._stop_waiting()
         sock, self._sock = self._sock, None
-        self.state = ConnectorState.CONNECTED
-        _start_transport(self._reactor, sock, self.factory, self.address)
+        try:
+            transport = _make_transport(self._reactor, sock, self.factory, self.address)
+        except Exception as exc:  # reported, and the client waiting on it is told
+            self._reactor.report_error(exc, _context(self.factory, "to", self.address))
+            self._fail(exc)
+            return
+        self.state = ConnectorState.CONNECTED  # first: a cancel() in connection_made is too late
+        transport.start()
 
     def _stop_waiting(self):
         if self._timer is not None:
@@ -177,6 +202,6 @@ def connect(reactor, host, port, factory, *, timeout=30.0):
 
     ``factory.build_protocol`` makes the protocol once connected;
     ``factory.client_connection_failed(connector, reason)`` hears a failure (refused,
-    timed out after ``timeout`` seconds, cancelled).
+    timed out after ``timeout`` seconds, cancelled, no protocol built).
     """
     return Connector(reactor, (host, port), factory, timeout=timeout)
