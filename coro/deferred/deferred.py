@@ -195,15 +195,26 @@ class Deferred:
         one result that work may still give is ignored. A canceller stops the work:
         a result after it, like any second result, raises :exc:`AlreadyCalledError`.
         """
+        # A cancel goes down a chain of waits to its innermost Deferred, found by a loop
+        # rather than by recursion: ten thousand nested waits cost no stack.
+        innermost = self
+        while (inner := innermost._cancel_passes_to()) is not None:
+            innermost = inner
+        innermost._cancel_here()
+
+    def _cancel_passes_to(self):
+        """The Deferred that a cancel of this one goes on to, or None if it stops here."""
+        return self._waiting_on if self.called else None
+
+    def _cancel_here(self):
+        if self.called:
+            return  # it has a result: nothing is left to stop
+        if self._canceller is not None:
+            self._canceller(self)
+        else:
+            self._ignore_one_late_result = True
         if not self.called:
-            if self._canceller is not None:
-                self._canceller(self)
-            else:
-                self._ignore_one_late_result = True
-            if not self.called:
-                self._fire(Failure(CancelledError(f"{self!r} was cancelled")))
-        elif self._waiting_on is not None:
-            self._waiting_on.cancel()
+            self._fire(Failure(CancelledError(f"{self!r} was cancelled")))
 
     def add_timeout(self, seconds, reactor):
         """Cancel this Deferred if it has not fired within ``seconds`` on ``reactor``.

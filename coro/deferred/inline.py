@@ -200,17 +200,17 @@ class _GeneratorDeferred(Deferred):
         super().__init__()
         self._driver = driver
 
-    def cancel(self):
-        """Cancel the Deferred the generator waits on; nothing while the generator runs.
-
-        Once the generator has ended, this is :meth:`Deferred.cancel`.
-        """
+    def _cancel_passes_to(self):
         if self.called:
-            super().cancel()
-        elif self._driver.waiting_on is not None:
-            self._driver.waiting_on.cancel()
-        # else it is running (it cancelled itself), or has just ended: it waits on
-        # nothing, and a wait that comes later was not there to be cancelled.
+            return super()._cancel_passes_to()  # it has the generator's outcome
+        return self._driver.waiting_on  # None while it runs: a cancel then stops here
+
+    def _cancel_here(self):
+        """Nothing: a generator hears of a cancel only through the Deferred it waits on.
+
+        One that is running (it cancelled itself) waits on nothing, and a wait it comes
+        to later was not there to be cancelled.
+        """
 
 
 # Firing a finished generator's Deferred can resume a generator that waits on it,

@@ -347,6 +347,19 @@ def test_ten_thousand_deferreds_each_waiting_on_the_next_resolve_without_recursi
     assert deferreds[0].result == "bottom"
 
 
+def test_cancelling_ten_thousand_deferreds_each_waiting_on_the_next_does_not_recurse():
+    trace = []
+    deferreds = [Deferred() for _ in range(10_000)]
+    deferreds.append(Deferred(canceller=lambda d: trace.append("the innermost canceller")))
+    for outer, inner in zip(deferreds, deferreds[1:]):
+        outer.add_callback(lambda _, inner=inner: inner)
+    for outer in deferreds[:-1]:
+        outer.callback(None)
+    deferreds[0].add_errback(lambda failure: trace.append(failure.type))
+    deferreds[0].cancel()
+    assert trace == ["the innermost canceller", CancelledError]
+
+
 def test_ten_thousand_already_fired_deferreds_in_a_row_do_not_recurse():
     d = succeed(0)
     for _ in range(10_000):

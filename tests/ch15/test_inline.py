@@ -473,6 +473,26 @@ def test_a_chain_of_ten_thousand_generators_each_waiting_on_the_one_before():
     assert outcome(d) == ("result", 10_000)
 
 
+def test_cancelling_the_last_of_ten_thousand_generators_cancels_the_first_wait():
+    @inline_callbacks
+    def relay(d):
+        try:
+            return (yield d)
+        except CancelledError:
+            return 0
+        finally:
+            trace.append("finally")
+
+    trace = []
+    first = Deferred(canceller=lambda d: trace.append("the first wait cancelled"))
+    d = first
+    for _ in range(10_000):
+        d = relay(d)
+    d.cancel()
+    assert trace == ["the first wait cancelled"] + ["finally"] * 10_000
+    assert outcome(d) == ("result", 0)
+
+
 def test_in_a_chain_each_generator_resumes_when_the_one_before_it_has_fired():
     trace = []
 
