@@ -41,7 +41,7 @@ class Reactor:
             this system by default. The reactor owns it and closes it.
         clock: An object with ``now()``; a :class:`~coro.io.clock.MonotonicClock` by default.
         report_error: ``report_error(exception, context)`` is called with each
-            exception a callback raises; by default the traceback goes to stderr.
+            exception a callback, or closing, raises; by default it prints the traceback.
         handle_signals: Whether :meth:`run`, in the main thread, stops on SIGINT
             (Ctrl-C) and SIGTERM instead of dying with a traceback.
 
@@ -179,19 +179,24 @@ class Reactor:
             raise RuntimeError("the reactor is already running")
         if self._closed:
             raise RuntimeError("the reactor is closed")
-        self._running, self._stopping, self.stopped_by = True, False, None
+        self._running, self.stopped_by = True, None
         self._ready.extend(self._when_running)
         self._when_running.clear()
         restore_signals = self._install_signal_handlers()
         try:
+            self.run_once()  # at least one tick: a stop() that came before run() gets one
             while not self._stopping:
                 self.run_once()
         finally:
-            self._running = False
+            self._running = self._stopping = False  # a stop() is used up by one run
             restore_signals()
 
     def stop(self):
-        """Make :meth:`run` return at the end of the current tick. Any thread may call it."""
+        """Make :meth:`run` return at the end of the current tick. Any thread may call it.
+
+        A stop before :meth:`run` is kept, and that run returns after one tick, as in
+        asyncio (Twisted raises; yet work that may end at once can end before ``run``).
+        """
         self._stopping = True
         self._wake_up()
 
@@ -257,6 +262,9 @@ class Reactor:
     def close(self):
         """Close everything the reactor owns, let their last callbacks run, release it.
 
+        An error closing one resource is reported, and closing goes on. A BaseException
+        (KeyboardInterrupt) skips the callbacks and propagates once the rest is closed.
+
         Raises:
             RuntimeError: if the reactor is running.
         """
@@ -264,14 +272,26 @@ class Reactor:
             raise RuntimeError("a running reactor cannot be closed; stop it first")
         if self._closed:
             return
+        try:
+            self._close_owned()
+            self.run_once(0)  # the callbacks that closing scheduled (connection_lost, say)
+        finally:
+            self._closed = True
+            try:
+                self._multiplexer.close()  # first, so the self-pipe is closed unregistered
+            finally:
+                self._self_pipe.close()
+
+    def _close_owned(self):
         while self._owned:
-            _, close = self._owned.popitem()
-            close()
-        self.run_once(0)  # the callbacks that closing scheduled (connection_lost, say)
-        self._closed = True
-        self.remove_reader(self._self_pipe)
-        self._self_pipe.close()
-        self._multiplexer.close()
+            resource, close = self._owned.popitem()
+            try:
+                close()
+            except Exception as exc:  # reported; the others are closed all the same
+                self.report_error(exc, f"closing {resource!r} with {describe(close)}")
+            except BaseException:
+                self._close_owned()  # the rest first, then it goes on up
+                raise
 
     def __enter__(self):
         return self

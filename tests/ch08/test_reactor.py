@@ -1,5 +1,6 @@
 """The reactor's rules, each told as a trace of events."""
 
+import errno
 import math
 import signal
 import socket
@@ -211,6 +212,32 @@ def test_stop_lets_the_current_tick_finish(fake_reactor):
     assert trace == ["same tick", "timer"]
 
 
+def test_stop_before_run_makes_the_next_run_return_after_one_tick(fake_reactor):
+    trace = []
+
+    def watchdog(tick):
+        # Without the early stop() this run would never end: stop it after a while,
+        # and say so.
+        if tick == 100:
+            trace.append("watchdog")
+            fake_reactor.stop()
+        else:
+            fake_reactor.call_soon(watchdog, tick + 1)
+
+    fake_reactor.call_soon(trace.append, "ready")
+    fake_reactor.stop()
+    fake_reactor.call_when_running(trace.append, "running")
+    fake_reactor.call_when_running(watchdog, 0)
+    fake_reactor.run()
+    assert trace == ["ready", "running"]
+    # The stop was used up: the next run goes on until it is stopped again.
+    trace.clear()
+    fake_reactor.call_soon(fake_reactor.call_soon, fake_reactor.stop)
+    fake_reactor.call_soon(fake_reactor.call_soon, trace.append, "second tick")
+    fake_reactor.run()
+    assert trace == ["second tick"]
+
+
 def test_one_reader_per_descriptor(fake_reactor):
     left, right = socket.socketpair()
     with left, right:
@@ -231,6 +258,53 @@ def test_closing_closes_what_the_reactor_owns(clock):
     assert closed == ["resource"]
     with pytest.raises(RuntimeError, match="closed"):
         reactor.run()
+
+
+def test_an_error_while_closing_is_reported_and_closing_goes_on(clock, errors):
+    trace = []
+    reactor = Reactor(clock=clock, report_error=errors.report)
+    left, right = socket.socketpair()
+
+    def close_pair():
+        left.close()
+        right.close()
+        reactor.call_soon(trace.append, "told")  # as a transport's connection_lost is
+
+    def broken():
+        raise OSError(errno.EBADF, "cannot close this")
+
+    reactor.own("the pair", close_pair)
+    reactor.own("the broken one", broken)  # closed first: the last owned goes first
+    reactor.close()
+    [(exc, context)] = errors.take()
+    assert isinstance(exc, OSError) and "cannot close this" in str(exc)
+    assert "closing 'the broken one'" in context and "broken" in context
+    assert left.fileno() == right.fileno() == -1
+    assert trace == ["told"]
+    with pytest.raises(RuntimeError, match="closed"):
+        reactor.call_soon_threadsafe(print)
+
+
+@pytest.mark.parametrize("where", ["closing a resource", "a callback run while closing"])
+def test_ctrl_c_while_closing_propagates_once_the_rest_is_closed(clock, where):
+    reactor = Reactor(clock=clock)
+    left, right = socket.socketpair()
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    reactor.own(left, left.close)
+    reactor.own(right, right.close)
+    if where == "closing a resource":
+        reactor.own("interrupted", interrupt)  # closed first: the last owned goes first
+    else:
+        reactor.call_soon(interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        reactor.close()
+    assert left.fileno() == right.fileno() == -1
+    # The autouse fixture checks that the self-pipe and the multiplexer are closed too.
+    with pytest.raises(RuntimeError, match="closed"):
+        reactor.call_soon_threadsafe(print)
 
 
 def test_a_running_reactor_cannot_be_closed(fake_reactor, errors):
