@@ -69,6 +69,9 @@ class Listener:
         self._backoff = None
         self._reactor.add_reader(self._sock, self._on_readable)
 
+    def __repr__(self):
+        return f"<{type(self).__name__} on {self.address[0]}:{self.address[1]}>"
+
     def close(self):
         """Stop listening. Connections already accepted go on."""
         if self._sock.fileno() == -1:
@@ -191,6 +194,10 @@ class Connector:
             self._sock.close()
             self._sock = None
         self.factory.client_connection_failed(self, reason)
+
+    def __repr__(self):
+        host, port = self.address
+        return f"<{type(self).__name__} to {host}:{port}, {self.state.value}>"
 
     def cancel(self):
         """Give up connecting; the factory hears ``client_connection_failed``."""

@@ -263,6 +263,9 @@ class Transport:
         """The address of this end."""
         return self._peer_or_host(self._sock.getsockname)
 
+    def __repr__(self):
+        return f"<{type(self).__name__} of {type(self.protocol).__name__} on fd {self._fd}>"
+
     def _peer_or_host(self, get):
         if self.disconnected:
             raise OSError(errno.ENOTCONN, "the connection is closed")
