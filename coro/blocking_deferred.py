@@ -236,7 +236,18 @@ def main(argv=None):
     except cli.UsageError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return cli.USAGE_ERROR
-    address, timeout = options.address, options.timeout
+    # Its lines come before, between and after the two reactors' runs: Ctrl-C, or
+    # SIGTERM, ends the demo the same way at any of them.
+    try:
+        with cli.interrupted_by_signals():
+            return _run_parts(options.address, options.timeout)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return cli.INTERRUPTED
+
+
+def _run_parts(address, timeout):
+    """Download the poem with each function, on a fresh reactor; return the exit status."""
     print(f"A timer ticks every {INTERVAL:g}s; at {START_AFTER:g}s the program downloads "
           f"the poem at\n{address[0]}:{address[1]}, once with each function, each time "
           f"on a fresh reactor.")
@@ -250,8 +261,7 @@ def main(argv=None):
             log = Log(reactor.time)
             run_part(reactor, functools.partial(download, reactor), log)
         if reactor.stopped_by:
-            print("Interrupted.", file=sys.stderr)
-            return cli.INTERRUPTED
+            raise KeyboardInterrupt
         print(f"\n{name}:")
         for line in describe(log, name, lambda error: cli.describe(error, address, timeout)):
             print(line)

@@ -13,11 +13,14 @@ only in how they wait:
 - one line per failed task: ``Task 2: failed: connection refused by 127.0.0.1:40002``;
 - last, ``Got 3 poems in 1.05s``;
 - exit status 0 when every task succeeded, 1 when any failed, 2 on a usage error,
-  130 after Ctrl-C; never a traceback.
+  130 after Ctrl-C or SIGTERM, from the first line printed to the last; never a
+  traceback.
 """
 
 import argparse
+import contextlib
 import math
+import signal
 import socket
 import sys
 import threading
@@ -212,18 +215,37 @@ def main(download_all, argv=None, *, prog, description, stage_options=(), cpu=Fa
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
     try:
-        report, status = run(download_all, options.addresses, timeout=options.timeout,
-                             save=options.save,
-                             **{name: getattr(options, name)
-                                for name in parser.stage_option_names})
+        with interrupted_by_signals():
+            report, status = run(download_all, options.addresses, timeout=options.timeout,
+                                 save=options.save,
+                                 **{name: getattr(options, name)
+                                    for name in parser.stage_option_names})
+            if cpu or options.cpu:
+                print(cpu_line(report.cpu_time, report.trace.duration()))
+            if options.timeline:
+                print(render_timeline(report.trace))
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return INTERRUPTED
-    if cpu or options.cpu:
-        print(cpu_line(report.cpu_time, report.trace.duration()))
-    if options.timeline:
-        print(render_timeline(report.trace))
     return status
+
+
+@contextlib.contextmanager
+def interrupted_by_signals():
+    """Inside the block, Ctrl-C (SIGINT) and SIGTERM both raise :exc:`KeyboardInterrupt`.
+
+    So a program that catches it ends the same way whichever signal comes, at any
+    moment of the block. A loop that runs in the block (the reactor's, the kernel's)
+    handles the two signals itself while it runs, and puts these handlers back when it
+    stops. Without them, SIGTERM kills the process on the spot, and no ``finally`` runs.
+    """
+    previous = {signum: signal.signal(signum, signal.default_int_handler)
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def cpu_line(cpu_time, wall_time):

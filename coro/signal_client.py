@@ -81,17 +81,17 @@ def _sigio_handler(signum, frame):
 
 @contextlib.contextmanager
 def _signals_held():
-    """Block SIGIO, and SIGINT while it means KeyboardInterrupt; then restore them.
+    """Block SIGIO, and SIGINT and SIGTERM while they mean KeyboardInterrupt; restore them.
 
     Yields:
         The signals blocked, for ``sigtimedwait`` to wait for.
     """
     # Ctrl-C meets the race that step 3 of download_all explains: Python's handler
     # only notes a SIGINT, and raises KeyboardInterrupt between two bytecodes, so a
-    # SIGINT just before sigtimedwait would be noticed only when the wait ends.
-    held = {signal.SIGIO}
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        held.add(signal.SIGINT)
+    # SIGINT just before sigtimedwait would be noticed only when the wait ends. SIGTERM,
+    # which the command line (coro.cli) makes a Ctrl-C too, meets the same race.
+    held = {signal.SIGIO} | {signum for signum in (signal.SIGINT, signal.SIGTERM)
+                             if signal.getsignal(signum) is signal.default_int_handler}
     previous_handler = signal.getsignal(signal.SIGIO)
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     try:
@@ -149,8 +149,8 @@ def download_all(addresses, *, timeout, trace, done):
                 # handler, it could have come after step 1 looked and before the sleep
                 # began, and the sleep would have slept through it.
                 taken = signal.sigtimedwait(held, min(d.deadline for d in active) - now)
-                if taken is not None and taken.si_signo == signal.SIGINT:
-                    raise KeyboardInterrupt
+                if taken is not None and taken.si_signo != signal.SIGIO:
+                    raise KeyboardInterrupt  # Ctrl-C, or SIGTERM
         finally:
             for download in downloads:
                 download.close()

@@ -116,7 +116,9 @@ def main(argv=None):
         lookup = PoemLookup(reactor, nudge=options.nudge)
         reader = LineReader(reactor, sys.stdin.fileno(), on_line=lookup.on_line,
                             on_eof=lookup.on_eof)
-        lookup.say("Type a poem's name (Ctrl-D to stop).")
+        # Said from inside the loop, which stops cleanly on Ctrl-C or SIGTERM from the
+        # moment it runs: a reader may press Ctrl-C as soon as the line is out.
+        reactor.call_when_running(lookup.say, "Type a poem's name (Ctrl-D to stop).")
         reactor.run()
         reactor.remove_reader(reader.fd)
     return 130 if reactor.stopped_by else 0
