@@ -78,8 +78,8 @@ def main(argv=None):
     except cli.UsageError as exc:
         return cli.fail_usage(prog, exc)
     with listener:
-        cli.announce(poem, listener)
-        try:
+        try:  # from the first line on: a signal may come as soon as it is read
+            cli.announce(cli.serving(poem, listener))
             serve(listener, poem.data, num_bytes=options.num_bytes, delay=options.delay)
         except KeyboardInterrupt:
             return 0

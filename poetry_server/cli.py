@@ -6,6 +6,12 @@
 Each POEM is served on its own port: PORT, PORT+1, ... (or any free port when PORT
 is 0). Every mistake a user can make here ends in one line on stderr and exit
 status 2, never a traceback.
+
+Whoever reads a server's first line may press Ctrl-C, or send SIGTERM, the moment it
+appears, so a server prints nothing before both signals stop it cleanly: a server on a
+loop prints its lines from inside the running loop, whose handlers are in place by then
+(``run_and_announce``, or the kernel's main task); a blocking server installs its own
+handlers first (``stop_on_signals``) and announces inside the ``try`` that ends it.
 """
 
 import argparse
@@ -157,10 +163,19 @@ def listen_all(options, poems):
     return listeners
 
 
-def announce(poem, listener):
-    """Print ``Serving <poem> on <host>:<port>`` and flush it at once."""
+def serving(poem, listener):
+    """The line that says where ``poem`` is served: ``Serving <poem> on <host>:<port>``."""
     host, port = listener.getsockname()[:2]
-    print(f"Serving {poem.name} on {host}:{port}", flush=True)
+    return f"Serving {poem.name} on {host}:{port}"
+
+
+def announce(line):
+    """Print one of the server's lines and flush it at once: someone is waiting for it.
+
+    Call it only where Ctrl-C and SIGTERM stop the server cleanly (see the module's
+    docstring): the reader may send one as soon as the line is out.
+    """
+    print(line, flush=True)
 
 
 def stop_on_signals():
@@ -173,12 +188,27 @@ def stop_on_signals():
         signal.signal(signum, signal.default_int_handler)
 
 
+def run_and_announce(reactor, *lines):
+    """Run ``reactor`` until Ctrl-C or SIGTERM, announcing ``lines`` from inside it.
+
+    The reactor handles both signals from the moment :meth:`run
+    <coro.reactor.loop.Reactor.run>` starts, not a moment before. A line printed
+    before ``run()`` may be read, and the signal sent, in between: SIGINT would end
+    the server with a ``KeyboardInterrupt`` traceback, SIGTERM would kill it. Printed
+    by callbacks of the reactor's first tick, each line comes once both are handled.
+    """
+    for line in lines:
+        reactor.call_when_running(announce, line)
+    reactor.run()
+
+
 def serve_on_reactor(argv, prog, description, serve):
     """The whole life of a server on the reactor, for chapters 8 and 9.
 
     Parse the command line (with ``--idle-timeout``), listen on each poem's port,
-    call ``serve(reactor, listener, poem, options)`` for each, announce it, and run
-    the reactor until Ctrl-C or SIGTERM. Closing the reactor closes every socket.
+    call ``serve(reactor, listener, poem, options)`` for each, and run the reactor,
+    announcing each poem, until Ctrl-C or SIGTERM. Closing the reactor closes every
+    socket.
 
     Returns:
         The exit status, 0, or 2 after a usage error.
@@ -194,8 +224,7 @@ def serve_on_reactor(argv, prog, description, serve):
     with Reactor() as reactor:
         for poem, listener in zip(poems, listeners):
             serve(reactor, listener, poem, options)
-            announce(poem, listener)
-        reactor.run()
+        run_and_announce(reactor, *map(serving, poems, listeners))
     return 0
 
 

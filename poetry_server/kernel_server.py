@@ -151,7 +151,7 @@ def serve_all(listeners, poems, options):
         yield from group.spawn(serve(listener, memoryview(poem.data),
                                      num_bytes=options.num_bytes, delay=options.delay,
                                      idle_timeout=options.idle_timeout))
-        cli.announce(poem, listener.raw)
+        cli.announce(cli.serving(poem, listener.raw))
     yield from group.join()
 
 

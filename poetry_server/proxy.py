@@ -237,8 +237,7 @@ def main(argv=None, prog="python -m poetry_server.proxy"):
     with Reactor() as reactor:
         listener = serve(reactor, sock, options.upstream, idle_timeout=options.idle_timeout)
         (up_host, up_port), (host, port) = options.upstream, listener.address
-        print(f"Proxying {up_host}:{up_port} on {host}:{port}", flush=True)
-        reactor.run()
+        cli.run_and_announce(reactor, f"Proxying {up_host}:{up_port} on {host}:{port}")
     return 0
 
 

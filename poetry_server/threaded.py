@@ -71,7 +71,7 @@ def main(argv=None, prog="python -m poetry_server.threaded"):
     failures = queue.Queue()
     try:
         for poem, listener in zip(poems, listeners):
-            cli.announce(poem, listener)
+            cli.announce(cli.serving(poem, listener))
             with signals_for_the_main_thread_only():
                 threading.Thread(
                     target=_accept_forever,

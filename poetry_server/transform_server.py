@@ -236,8 +236,8 @@ def main(argv=None, prog="python -m poetry_server.transform_server"):
         Listener(reactor, sock, TransformServerFactory(
             reactor, idle_timeout=options.idle_timeout, max_length=options.max_length))
         host, port = sock.getsockname()[:2]
-        print(f"Serving transforms {', '.join(TRANSFORMS)} on {host}:{port}", flush=True)
-        reactor.run()
+        line = f"Serving transforms {', '.join(TRANSFORMS)} on {host}:{port}"
+        cli.run_and_announce(reactor, line)
     return 0
 
 
