@@ -68,14 +68,21 @@ class SelfPipe:
         def handler(signum, frame):
             on_signal(signal.Signals(signum))
 
-        previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
-        previous_fd = signal.set_wakeup_fd(self._out.fileno(), warn_on_full_buffer=False)
+        previous, previous_fd = {}, None
 
         def restore():
-            signal.set_wakeup_fd(previous_fd)
+            if previous_fd is not None:
+                signal.set_wakeup_fd(previous_fd)
             for signum, old in previous.items():
                 signal.signal(signum, old)
 
+        try:  # a Ctrl-C that lands half way puts back what was already changed
+            for signum in STOP_SIGNALS:
+                previous[signum] = signal.signal(signum, handler)
+            previous_fd = signal.set_wakeup_fd(self._out.fileno(), warn_on_full_buffer=False)
+        except BaseException:
+            restore()
+            raise
         return restore
 
     def close(self):

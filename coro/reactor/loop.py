@@ -179,11 +179,12 @@ class Reactor:
             raise RuntimeError("the reactor is already running")
         if self._closed:
             raise RuntimeError("the reactor is closed")
-        self._running, self.stopped_by = True, None
-        self._ready.extend(self._when_running)
-        self._when_running.clear()
+        # Handlers first: a Ctrl-C before them finds the reactor not running, so it can close.
         restore_signals = self._install_signal_handlers()
         try:
+            self._running, self.stopped_by = True, None
+            self._ready.extend(self._when_running)
+            self._when_running.clear()
             self.run_once()  # at least one tick: a stop() that came before run() gets one
             while not self._stopping:
                 self.run_once()
@@ -239,9 +240,8 @@ class Reactor:
     def _install_signal_handlers(self):
         """Stop on SIGINT and SIGTERM while running; return a function that undoes it.
 
-        A Python signal handler runs between two bytecodes of the main thread, which
-        may be in the middle of a callback, so it only sets a flag, and the self-pipe
-        makes the poll return at once.
+        The handler may run in the middle of a callback, so it only sets a flag; the
+        self-pipe makes the poll return at once.
         """
         if not self._handle_signals:
             return lambda: None

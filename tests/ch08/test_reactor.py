@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 from coro.io import multiplexer
 from coro.io.clock import FakeClock, MonotonicClock
+from coro.io.self_pipe import SelfPipe
 from coro.reactor.loop import Reactor
 
 
@@ -192,6 +193,39 @@ def test_a_signal_stops_the_loop_and_the_handlers_are_put_back(reactor):
     assert trace == []
     later.cancel()
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_ctrl_c_before_the_handlers_are_in_leaves_a_reactor_that_closes(clock, monkeypatch):
+    # SIGINT can land at any bytecode of run(), before its own handler is installed; it is
+    # then Python's KeyboardInterrupt, and the program's "with Reactor()" must still close.
+    reactor = Reactor(clock=clock)
+    events = []
+
+    def interrupted(on_signal):
+        events.append("installing")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(reactor._self_pipe, "catch_stop_signals", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with reactor:
+            reactor.run()
+    assert events == ["installing"] and reactor._closed  # not "running": close() worked
+
+
+def test_a_ctrl_c_half_way_through_installing_puts_back_what_was_changed(monkeypatch):
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    pipe = SelfPipe()
+    try:
+        monkeypatch.setattr(signal, "set_wakeup_fd", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            pipe.catch_stop_signals(lambda signum: None)
+    finally:
+        pipe.close()
+    assert {signum: signal.getsignal(signum) for signum in before} == before
 
 
 def test_a_running_reactor_refuses_to_run_again(fake_reactor, errors):
