@@ -4,6 +4,7 @@ import argparse
 import sys
 
 from coro.chapters import table_of_contents
+from coro.cli import interrupted_by_signals
 
 
 def main(argv=None):
@@ -21,7 +22,8 @@ def main(argv=None):
     from coro.tour import tour
 
     try:
-        _, status = tour(sys.stdout)
+        with interrupted_by_signals():  # SIGTERM too: the servers it started are stopped
+            _, status = tour(sys.stdout)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
