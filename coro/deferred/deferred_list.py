@@ -82,8 +82,18 @@ class DeferredList(Deferred):
         return result
 
     def _cancel_all(self, _):
+        # A canceller that raises must not leave the Deferreds after it running: each is
+        # cancelled, then the errors are raised, one as itself, several as a group.
+        errors = []
         for deferred in self.deferreds:
-            deferred.cancel()
+            try:
+                deferred.cancel()
+            except Exception as exc:
+                errors.append(exc)
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise ExceptionGroup("cancelling a DeferredList", errors)
 
 
 def gather(deferreds):

@@ -1,5 +1,7 @@
 """Many Deferreds at once: DeferredList, gather, cancelling a group, and timeouts."""
 
+import pytest
+
 from coro.deferred.deferred import CancelledError, Deferred, fail, succeed
 from coro.deferred.deferred_list import DeferredList, FirstError, gather
 from coro.deferred.failure import Failure
@@ -71,6 +73,31 @@ def test_cancelling_a_list_cancels_every_deferred_in_it_that_has_not_fired():
     assert trace == ["cancelled"]
     [first, (ok, failure)] = group.result
     assert first == (True, "done") and not ok and failure.check(CancelledError)
+
+
+def test_a_canceller_that_raises_does_not_stop_the_others_being_cancelled():
+    trace = []
+
+    def broken(deferred):
+        trace.append("broken")
+        raise RuntimeError("the canceller failed")
+
+    first, second = Deferred(canceller=broken), Deferred(canceller=broken)
+    last = Deferred(canceller=lambda d: trace.append("last"))
+    group = DeferredList([first, second, last], consume_errors=True)
+    with pytest.raises(ExceptionGroup) as raised:
+        group.cancel()
+    assert trace == ["broken", "broken", "last"]
+    assert [str(error) for error in raised.value.exceptions] == ["the canceller failed"] * 2
+    assert group.results[2][1].check(CancelledError)  # the last one was cancelled all the same
+
+
+def test_one_canceller_that_raises_is_raised_as_itself():
+    broken = Deferred(canceller=lambda d: 1 / 0)
+    group = DeferredList([broken, Deferred()], consume_errors=True)
+    with pytest.raises(ZeroDivisionError):
+        group.cancel()
+    assert group.results[1][1].check(CancelledError)
 
 
 def test_gather_gives_the_results_in_order():
