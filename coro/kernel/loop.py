@@ -11,11 +11,11 @@ Each turn of the loop has the reactor's three steps, on the same multiplexers an
 clocks: work out how long the poll may sleep; poll, and make ready every task whose
 socket is ready; make ready the tasks whose timers are due, then step each task that
 was ready when the turn began. Which task waits on which descriptor is kept by
-:class:`~coro.kernel.io_waits.IOWaits`.
+:class:`~coro.kernel.io_waits.IOWaits`, and which task waits for which other tasks by
+``TaskWaits`` (:file:`coro/kernel/task_waits.py`).
 """
 
 import collections
-import enum
 import inspect
 import sys
 
@@ -29,19 +29,9 @@ from coro.kernel import traps
 from coro.kernel.io_waits import IOWaits
 from coro.kernel.task import (SUSPEND, Alarm, Deadline, DeadlineExpired, Task, TaskCancelled,
                               TaskState, Waiting)
+from coro.kernel.task_waits import TaskWaits
 
 _READY, _WAITING, _DONE = TaskState.READY, TaskState.WAITING, TaskState.DONE
-
-
-class _Woken(enum.Enum):
-    """How a task waiting for another to end is woken when it does."""
-
-    JOIN = "with its result, or its exception raised"
-    QUIET = "with None (it cancelled the task and waited)"
-    ANY = "with the task that ended first (of several)"
-
-
-_JOIN, _QUIET, _ANY = _Woken.JOIN, _Woken.QUIET, _Woken.ANY
 
 
 class Kernel:
@@ -49,8 +39,8 @@ class Kernel:
 
     Invariant: every live task is in ``_tasks``; a READY one is in the ready queue
     exactly once; a WAITING one is in exactly one waiting place (a reader or writer
-    slot, a timer, another task's joiners). A descriptor has at most one reading and
-    one writing task.
+    slot, a timer, or the joiners of the tasks it waits for, once in each). A
+    descriptor has at most one reading and one writing task.
 
     Args:
         multiplexer: A :class:`coro.io.multiplexer.Multiplexer`; the best backend by default.
@@ -80,6 +70,7 @@ class Kernel:
         self._tasks = set()
         self._alarms = TimerHeap()  # every sleep and deadline, as Alarms
         self._io = IOWaits(self._multiplexer, self._checkpoint, self._wake)
+        self._task_waits = TaskWaits(self._suspend, self._wake, self._request_cancel)
         self._running = self._closed = False
         self.stopped_by = None
         self._traps = {
@@ -87,9 +78,9 @@ class Kernel:
             traps.WaitWritable: self._io.wait,
             traps.Sleep: self._trap_sleep,
             traps.Spawn: self._trap_spawn,
-            traps.Join: self._trap_join,
-            traps.WaitAny: self._trap_wait_any,
-            traps.Cancel: self._trap_cancel,
+            traps.Join: self._task_waits.join,
+            traps.WaitAny: self._task_waits.wait_any,
+            traps.Cancel: self._task_waits.cancel,
             traps.CurrentTask: self._trap_current_task,
             traps.AddDeadline: self._trap_add_deadline,
         }
@@ -214,16 +205,7 @@ class Kernel:
         self._tasks.discard(task)
         for deadline in task._deadlines:
             deadline._alarm.cancel()
-        for waiter, mode in task._joiners:
-            if mode is _JOIN:
-                task._retrieved = True
-                self._wake(waiter, result, exception)
-            elif mode is _QUIET:
-                self._wake(waiter)
-            else:
-                self._undo_wait(waiter)
-                self._wake(waiter, task)
-        task._joiners = []
+        self._task_waits.ended(task)
 
     def _new_task(self, coro):
         if not (inspect.isgenerator(coro) or inspect.iscoroutine(coro)):
@@ -272,8 +254,7 @@ class Kernel:
         elif kind is Waiting.SLEEP:
             arg.cancel()
         else:
-            for other in arg:
-                other._joiners = [(t, mode) for t, mode in other._joiners if t is not task]
+            self._task_waits.undo(task)
 
     def _request_cancel(self, task):
         if task.state is _WAITING and task._wait_kind is not Waiting.CANCELLED_TASK:
@@ -294,38 +275,6 @@ class Kernel:
 
     def _trap_spawn(self, task, trap):
         return self._new_task(trap.coro)
-
-    def _trap_join(self, task, trap):
-        return self._wait_for(task, (trap.task,), _JOIN)
-
-    def _trap_wait_any(self, task, trap):
-        if not trap.tasks:
-            raise ValueError("wait_any() needs at least one task")
-        return self._wait_for(task, trap.tasks, _ANY)
-
-    def _trap_cancel(self, task, trap):
-        target = trap.task
-        if target.state is _DONE:
-            return None
-        if target is task:
-            task.cancel_pending = True  # raised at its next wait
-            return None
-        self._request_cancel(target)
-        return self._wait_for(task, (target,), _QUIET) if trap.wait else None
-
-    def _wait_for(self, task, targets, mode):
-        for target in targets:
-            if target is task:
-                raise RuntimeError(f"{task!r} cannot wait for itself to end")
-            if target.state is _DONE:
-                if mode is _JOIN:
-                    return target.result()
-                return target if mode is _ANY else None
-        self._suspend(task, Waiting.CANCELLED_TASK if mode is _QUIET else Waiting.TASKS,
-                      targets)
-        for target in targets:
-            target._joiners.append((task, mode))
-        return SUSPEND
 
     def _trap_current_task(self, task, trap):
         return task

@@ -227,6 +227,17 @@ def test_cancel_waiting_for_the_end_is_not_interrupted_by_the_cancellers_own_can
     assert not c.cancelled
 
 
+def test_wait_any_given_one_task_twice_wakes_the_waiter_once(kernel, clock):
+    def main():
+        task = yield from spawn(worker([], clock, "twice", 1, pause=1))
+        first = yield from wait_any([task, task])
+        woken_at = clock.now()
+        yield from sleep(5)  # a second wake-up would cut this short
+        return first is task, woken_at, clock.now()
+
+    assert kernel.run(main()) == (True, 1, 6)
+
+
 def test_wait_any_returns_the_first_task_to_end(kernel):
     def main():
         slow = yield from spawn(worker([], kernel.clock, "slow", 1, pause=5))
