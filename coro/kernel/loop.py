@@ -239,7 +239,7 @@ class Kernel:
         """Raise a pending cancel, or a passed deadline, at the wait the task asks for."""
         if task.cancel_pending:
             task.cancel_pending = False
-            raise TaskCancelled()
+            raise self._deliver_cancel(task)
         if task._deadlines:
             now = self._now()
             for deadline in task._deadlines:  # outermost first: it wins a tie
@@ -257,11 +257,31 @@ class Kernel:
             self._task_waits.undo(task)
 
     def _request_cancel(self, task):
+        """Cancel ``task``, once: a task already cancelled is left to finish its cleanup.
+
+        A waiting task is woken with the cancel at once; any other (one that runs, is
+        ready, or waits for a task it cancelled) gets it at its next wait.
+        """
+        if task.cancel_requested:
+            return
+        task.cancel_requested = True
         if task.state is _WAITING and task._wait_kind is not Waiting.CANCELLED_TASK:
             self._undo_wait(task)
-            self._wake(task, exc=TaskCancelled())
+            self._wake(task, exc=self._deliver_cancel(task))
         else:
             task.cancel_pending = True
+
+    def _deliver_cancel(self, task):
+        """The :exc:`TaskCancelled` to raise in ``task`` now; its deadlines end here.
+
+        The cancel ends the blocks those deadlines bound, so a deadline set before it
+        must neither cut its cleanup short nor turn it into a TimeoutError on the way
+        out. A cleanup that needs a limit sets its own with ``timeout_after``.
+        """
+        for deadline in task._deadlines:
+            deadline._alarm.cancel()
+        task._deadlines.clear()
+        return TaskCancelled()
 
     # -- the traps --------------------------------------------------------------
 

@@ -88,10 +88,12 @@ class Task:
     Invariant: a task is READY (queued, with what to send or throw in next), WAITING on
     exactly one thing (``_wait_kind`` and ``_wait_arg`` say what, so that the kernel can
     undo the wait), or DONE, with a result or an exception that never changes again.
+    It is cancelled at most once: the first cancel sets ``cancel_requested`` and is
+    raised at a wait; later ones do nothing, so its cleanup runs to its end.
     """
 
-    __slots__ = ("id", "name", "coro", "state", "_send", "_value", "_exc",
-                 "_wait_kind", "_wait_arg", "cancel_pending", "_deadlines", "_joiners",
+    __slots__ = ("id", "name", "coro", "state", "_send", "_value", "_exc", "_wait_kind",
+                 "_wait_arg", "cancel_requested", "cancel_pending", "_deadlines", "_joiners",
                  "_result", "_exception", "_retrieved", "_report")
 
     _ids = itertools.count(1)
@@ -104,9 +106,10 @@ class Task:
         self._send = coro.send
         self._value = self._exc = None  # what to send, or throw, into it next
         self._wait_kind = self._wait_arg = None
+        self.cancel_requested = False  # it was cancelled: the next cancels do nothing
         self.cancel_pending = False  # a cancel to raise at its next wait
         self._deadlines = []  # Deadline objects, outermost first
-        self._joiners = []  # (task, mode) pairs to wake when this one ends
+        self._joiners = []  # (task, how) pairs to wake when this one ends (task_waits)
         self._result = self._exception = None
         self._retrieved = False
         self._report = report_error

@@ -10,6 +10,10 @@ with the result (``join``), with the task that ended (``wait_any``), or with not
 A task is woken once, however it waits: it joins each task it waits for once, even
 when ``wait_any`` is given the same task twice, and when the first of several ends it
 leaves the joiners of the others before it is woken.
+
+A task is cancelled once, too. The kernel delivers the first cancel; a second one, for
+a task that is already cancelled or running its cleanup, does nothing, so a ``finally``
+that waits (a goodbye to the peer) runs to its end.
 """
 
 import enum
@@ -41,7 +45,8 @@ class TaskWaits:
     Args:
         suspend: ``suspend(task, kind, arg)``, the kernel's first step of every wait.
         wake: ``wake(task, value, exc)``, the kernel's way to make a task ready.
-        request_cancel: ``request_cancel(task)``, the kernel's one way to cancel a task.
+        request_cancel: ``request_cancel(task)``, the kernel's one way to cancel a task
+            (it delivers only the first cancel).
     """
 
     def __init__(self, suspend, wake, request_cancel):

@@ -23,6 +23,12 @@ from coro.kernel.traps import add_deadline
 def timeout_after(seconds, block):
     """Run ``block`` (a generator or a coroutine) with ``seconds`` for all of its waits.
 
+    In the cleanup of a cancelled task (a ``finally`` on the way out of its cancel), it
+    works as anywhere else: it bounds that part of the cleanup, a goodbye to a peer
+    that never reads, and raises TimeoutError there. The blocks the cancel unwinds lose
+    their deadlines: the cancel already ends them, so their deadlines neither cut its
+    cleanup short nor turn the cancel into a TimeoutError on the way out.
+
     Returns:
         What ``block`` returns.
 

@@ -171,6 +171,10 @@ def wait_any(tasks):
 def cancel(task, *, wait=True):
     """Raise :exc:`~coro.kernel.task.TaskCancelled` in ``task`` at its current (or next) wait.
 
+    A task is cancelled once: cancelling a task that was cancelled already, and may be
+    running its cleanup, raises nothing more in it, so a ``finally`` that waits runs to
+    its end (a task that catches its cancel and goes on has chosen to).
+
     Args:
         wait: Whether to wait until the task has ended (its ``finally`` blocks have run).
             That wait is cleanup, so no cancel or deadline of the caller interrupts it.

@@ -227,6 +227,76 @@ def test_cancel_waiting_for_the_end_is_not_interrupted_by_the_cancellers_own_can
     assert not c.cancelled
 
 
+def test_a_second_cancel_lets_the_cleanup_of_the_first_run_to_its_end(kernel, clock):
+    trace = []
+
+    def polite():
+        try:
+            yield from sleep(60)
+        except TaskCancelled:
+            trace.append((clock.now(), "cancelled"))
+            raise
+        finally:
+            try:
+                yield from sleep(5)  # a cleanup that waits: a goodbye to the peer
+                trace.append((clock.now(), "cleanup ended"))
+            except TaskCancelled:
+                trace.append((clock.now(), "cleanup cut short"))
+                raise
+
+    def main():
+        task = yield from spawn(polite())
+        yield from sleep(1)
+        yield from cancel(task, wait=False)
+        yield from sleep(1)
+        yield from cancel(task)  # the task is cleaning up: nothing to deliver, wait for the end
+        trace.append((clock.now(), "cancel returned"))
+        return task
+
+    task = kernel.run(main())
+    assert trace == [(1, "cancelled"), (6, "cleanup ended"), (6, "cancel returned")]
+    assert task.cancelled
+
+
+def test_two_cancels_of_a_task_that_has_not_run_yet_raise_one_task_cancelled(kernel):
+    trace = []
+
+    def catches_every_cancel():
+        for _ in range(2):
+            try:
+                yield from sleep(1)
+                trace.append("slept")
+            except TaskCancelled:
+                trace.append("cancelled")
+
+    def main():
+        task = yield from spawn(catches_every_cancel())
+        yield from cancel(task, wait=False)
+        yield from cancel(task, wait=False)
+        yield from join(task)
+
+    kernel.run(main())
+    assert trace == ["cancelled", "slept"]
+
+
+def test_when_main_ends_a_cleanup_that_waits_runs_to_its_end(kernel, clock):
+    trace = []
+
+    def background():
+        try:
+            yield from sleep(60)
+        finally:
+            yield from sleep(5)  # each turn of the kernel's last loop must not cancel it again
+            trace.append((clock.now(), "background cleaned up"))
+
+    def main():
+        yield from spawn(background())
+        yield from sleep(1)
+
+    kernel.run(main())
+    assert trace == [(6, "background cleaned up")]
+
+
 def test_wait_any_given_one_task_twice_wakes_the_waiter_once(kernel, clock):
     def main():
         task = yield from spawn(worker([], clock, "twice", 1, pause=1))

@@ -74,6 +74,47 @@ def test_a_child_that_fails_while_being_cancelled_is_not_lost(kernel, clock):
     assert kernel.run(main()) == ["OSError", "ValueError"]
 
 
+def test_children_failing_one_after_another_cancel_a_sibling_once(kernel, clock):
+    trace = []
+
+    def fails_in_its_cleanup():
+        try:
+            yield from sleep(60)
+        finally:
+            yield from sleep(1)
+            trace.append((clock.now(), "b fails"))
+            raise OSError("b")
+
+    def slow_to_stop():
+        try:
+            yield from sleep(60)
+        except TaskCancelled:
+            trace.append((clock.now(), "c cancelled"))
+            raise
+        finally:
+            try:
+                yield from sleep(5)
+                trace.append((clock.now(), "c cleaned up"))
+            except TaskCancelled:
+                trace.append((clock.now(), "c cancelled again"))
+                raise
+
+    def main():
+        group = TaskGroup()
+        yield from group.spawn(child(trace, clock, "a", 1, ValueError("a")))
+        yield from group.spawn(fails_in_its_cleanup())
+        yield from group.spawn(slow_to_stop())
+        try:
+            yield from group.join()
+        except ExceptionGroup as caught:
+            trace.append((clock.now(), "join raised"))
+            return [type(error).__name__ for error in caught.exceptions]
+
+    assert kernel.run(main()) == ["ValueError", "OSError"]
+    assert trace == [(1, "a fails"), (1, "c cancelled"), (2, "b fails"), (6, "c cleaned up"),
+                     (6, "join raised")]
+
+
 def test_when_the_joining_task_is_cancelled_the_children_are_cancelled_first(kernel, clock):
     trace = []
 

@@ -4,7 +4,7 @@ import pytest
 
 from coro.kernel.task import DeadlineExpired
 from coro.kernel.timeouts import timeout_after
-from coro.kernel.traps import sleep
+from coro.kernel.traps import cancel, join, sleep, spawn
 
 
 def steps(trace, clock, name, pauses):
@@ -172,3 +172,54 @@ def test_when_both_passed_while_the_task_ran_the_outer_one_wins_too(kernel, cloc
 
     kernel.run(main())
     assert trace == ["outer"]
+
+
+def test_a_timeout_inside_a_cancelled_task_s_cleanup_bounds_that_cleanup(kernel, clock):
+    trace = []
+
+    def says_goodbye():
+        try:
+            yield from sleep(60)
+        finally:
+            try:
+                yield from timeout_after(2, sleep(60))  # a goodbye to a peer that never reads
+            except TimeoutError:
+                trace.append((clock.now(), "goodbye timed out"))
+            trace.append((clock.now(), "cleanup ended"))
+
+    def main():
+        task = yield from spawn(says_goodbye())
+        yield from sleep(1)
+        yield from cancel(task)
+        return task.cancelled
+
+    assert kernel.run(main()) is True
+    assert trace == [(3, "goodbye timed out"), (3, "cleanup ended")]
+
+
+def test_a_deadline_set_before_a_cancel_neither_cuts_its_cleanup_short_nor_swallows_it(
+        kernel, clock):
+    trace = []
+
+    def work():
+        try:
+            yield from sleep(60)
+        finally:
+            yield from sleep(10)
+            trace.append((clock.now(), "cleanup ended"))
+
+    def task_body():
+        try:
+            yield from timeout_after(5, work())
+        except TimeoutError:
+            trace.append((clock.now(), "timed out"))  # never: the task was cancelled
+        trace.append((clock.now(), "went on"))  # never
+
+    def main():
+        task = yield from spawn(task_body())
+        yield from sleep(1)
+        yield from cancel(task)
+        return task.cancelled
+
+    assert kernel.run(main()) is True
+    assert trace == [(11, "cleanup ended")]
