@@ -174,6 +174,22 @@ def test_when_both_passed_while_the_task_ran_the_outer_one_wins_too(kernel, cloc
     assert trace == ["outer"]
 
 
+def test_many_tasks_that_time_out_of_a_long_sleep_leave_no_alarm_behind(kernel, clock):
+    def sleeper():
+        with pytest.raises(TimeoutError):
+            yield from timeout_after(1, sleep(10))
+
+    def main():
+        tasks = []
+        for _ in range(600):  # their sleeps and deadlines all fall due in the same turns
+            tasks.append((yield from spawn(sleeper())))
+        for task in tasks:
+            yield from join(task)
+        return kernel.pending_timers(), clock.now()
+
+    assert kernel.run(main()) == (0, 1)
+
+
 def test_a_timeout_inside_a_cancelled_task_s_cleanup_bounds_that_cleanup(kernel, clock):
     trace = []
 
