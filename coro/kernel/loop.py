@@ -141,7 +141,7 @@ class Kernel:
             raise RuntimeError(f"every task waits on another and nothing can wake them: "
                                f"{sorted(self._tasks, key=lambda t: t.id)}")
         # 2. Poll, and make ready the tasks whose descriptors are.
-        events = self._multiplexer.poll(timeout)
+        events = self._io.poll(timeout)
         if events:
             if (self._wake_fd, READ) in events:  # a signal: run() sees stopped_by
                 self._self_pipe.drain()
@@ -340,6 +340,7 @@ class Kernel:
             self._closed = True
             self._multiplexer.unregister(self._wake_fd)
             self._self_pipe.close()
+            self._io.close()
             self._multiplexer.close()
 
     def __enter__(self):

@@ -31,11 +31,12 @@ from coro.kernel.traps import WaitReadable, WaitWritable, kernel_trap
 class Socket:
     """A socket whose operations suspend the task, never the kernel.
 
-    Invariant: the wrapped socket is non-blocking, and ``_watched_by`` is the
-    kernel's :class:`~coro.kernel.io_waits.IOWaits` that has its descriptor registered, or None.
+    Invariant: the wrapped socket is non-blocking, and ``_watched_by`` is the kernel's
+    :class:`~coro.kernel.io_waits.IOWaits` that registered its descriptor for it, or None.
     """
 
-    __slots__ = ("_sock", "_fd", "_watched_by", "_drained", "_readable", "_writable")
+    __slots__ = ("_sock", "_fd", "_watched_by", "_drained", "_readable", "_writable",
+                 "__weakref__")
 
     def __init__(self, sock):
         sock.setblocking(False)
@@ -123,7 +124,7 @@ class Socket:
     def close(self):
         """Close the socket; a task still waiting on it gets an :exc:`OSError` (EBADF)."""
         if self._watched_by is not None:
-            self._watched_by.forget(self._fd)
+            self._watched_by.forget(self)
             self._watched_by = None
         self._sock.close()
 

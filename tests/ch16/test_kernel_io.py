@@ -1,6 +1,7 @@
 """Kernel sockets on real descriptors, on every backend: try first, wait only when needed."""
 
 import errno
+import gc
 import socket
 
 import pytest
@@ -185,6 +186,94 @@ def test_a_raw_descriptor_is_unregistered_as_soon_as_its_wait_ends(kernel):
         for sock in (a, b, c, d):
             if sock is not None:
                 sock.close()
+
+
+def collect_unclosed():
+    """Collect the Sockets dropped without a close, as careless code drops them: the
+    garbage collector closes their descriptors, and epoll forgets them."""
+    with pytest.warns(ResourceWarning, match="unclosed"):
+        gc.collect()
+
+
+def registered_socket():
+    """A Socket that has waited once, so its descriptor stays registered after the wait."""
+    ours, theirs = socket.socketpair()
+    sock = Socket(ours)
+    with theirs:
+        theirs.send(b"x")
+        yield from wait_readable(sock)
+    return sock
+
+
+def reused(number):
+    """A socketpair whose first socket has descriptor ``number`` (the lowest free one)."""
+    a, b = socket.socketpair()
+    assert number in (a.fileno(), b.fileno()), "the number was not given again"
+    return (a, b) if a.fileno() == number else (b, a)
+
+
+@pytest.mark.parametrize("how", ["collected", "closed behind its back"])
+def test_a_socket_that_gets_an_old_socket_s_number_is_woken_like_any_other(kernel, how):
+    def main():
+        old = yield from registered_socket()
+        number = old.fileno()
+        if how == "collected":
+            del old
+            collect_unclosed()
+        else:
+            old.raw.close()  # the Socket lives on, and is closed properly only later
+        ours, peer = reused(number)
+        with Socket(ours) as new, peer:
+            reader = yield from spawn(timeout_after(10, new.recv(10)))  # a hang guard
+            yield from sleep(0)  # the reader finds nothing, and waits
+            peer.send(b"woken")
+            got = yield from join(reader)
+            if how != "collected":
+                old.close()  # the number is the new socket's now: not the old one's to drop
+                peer.send(b" still")
+                got += yield from timeout_after(10, new.recv(10))
+            return got
+
+    assert kernel.run(main()) == (b"woken" if how == "collected" else b"woken still")
+
+
+def test_a_descriptor_that_gets_a_dropped_socket_s_number_is_woken_too(kernel):
+    def main():
+        old = yield from registered_socket()
+        number = old.fileno()
+        del old
+        collect_unclosed()
+        ours, peer = reused(number)
+        with ours, peer:
+            reader = yield from spawn(timeout_after(10, wait_readable(ours.fileno())))
+            yield from sleep(0)
+            peer.send(b"y")
+            yield from join(reader)
+            return ours.recv(1)
+
+    assert kernel.run(main()) == b"y"
+
+
+def test_a_dropped_socket_leaves_no_registration_behind_for_the_next_poll(kernel):
+    def main():
+        old = yield from registered_socket()
+        del old
+        collect_unclosed()
+        yield from sleep(0.001)  # a poll while the number is free: select fails on a closed one
+        return len(kernel._multiplexer)
+
+    assert kernel.run(main()) == 1  # the kernel's own wake-up pipe, nothing else
+
+
+def test_a_socket_that_outlives_its_kernel_still_closes(backend):
+    ours, theirs = socket.socketpair()
+    sock = Socket(ours)
+    with theirs:
+        with Kernel(multiplexer.create(backend)) as kernel:
+            theirs.send(b"x")
+            kernel.run(wait_readable(sock))  # registered, and it stays so
+        sock.close()  # nothing left to tell the closed kernel
+    assert sock.raw.fileno() == -1
 
 
 def test_a_refused_connection_raises_connection_refused_error(kernel):
