@@ -4,6 +4,7 @@
 - :mod:`~coro.kernel.traps`: the requests a task yields to the kernel;
 - :mod:`~coro.kernel.task`: a task, what it waits on, how it ended;
 - :mod:`~coro.kernel.task_group`: tasks that end together;
+- :mod:`~coro.kernel.task_waits`: which task waits for which others (join, wait_any, cancel);
 - :mod:`~coro.kernel.timeouts`: deadlines around a block of waits;
 - :mod:`~coro.kernel.io_waits`: which task waits on which descriptor;
 - :mod:`~coro.kernel.sockets`: sockets that try first and wait only when they must.

@@ -12,7 +12,7 @@ clocks: work out how long the poll may sleep; poll, and make ready every task wh
 socket is ready; make ready the tasks whose timers are due, then step each task that
 was ready when the turn began. Which task waits on which descriptor is kept by
 :class:`~coro.kernel.io_waits.IOWaits`, and which task waits for which other tasks by
-``TaskWaits`` (:file:`coro/kernel/task_waits.py`).
+:class:`~coro.kernel.task_waits.TaskWaits`.
 """
 
 import collections
@@ -111,11 +111,13 @@ class Kernel:
         """
         if self._running or self._closed:
             raise RuntimeError("the kernel is already running, or closed")
-        self._running, self.stopped_by = True, None
-        main_task = self._new_task(main)
+        self.stopped_by = None
+        # Handlers first: a Ctrl-C before them finds the kernel not running, so it can close.
         restore_signals = self._install_signal_handlers()
         try:
+            self._running = True
             try:
+                main_task = self._new_task(main)
                 while main_task.state is not _DONE and self.stopped_by is None:
                     self._tick()
             finally:

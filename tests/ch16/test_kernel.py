@@ -499,3 +499,34 @@ def test_a_kernel_whose_multiplexer_refuses_its_self_pipe_leaves_nothing_open():
 
     with Refusing() as refusing, pytest.raises(multiplexer.TooManyDescriptors):
         Kernel(refusing)
+
+
+def test_a_ctrl_c_before_the_handlers_are_in_leaves_a_kernel_that_closes(clock, monkeypatch):
+    # SIGINT can land at any bytecode of run(), before its own handler is installed; it is
+    # then Python's KeyboardInterrupt, and the program's "with Kernel()" must still close.
+    kernel = Kernel(clock=clock)
+    started = []
+
+    def interrupted(on_signal):
+        raise KeyboardInterrupt
+
+    def main():
+        started.append("main")
+        yield from sleep(0)
+
+    monkeypatch.setattr(kernel._self_pipe, "catch_stop_signals", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with kernel:
+            kernel.run(main())
+    assert started == [] and kernel._closed  # not "running": close() worked
+
+
+def test_running_something_that_is_not_a_task_leaves_a_kernel_that_runs_and_closes(kernel):
+    with pytest.raises(TypeError, match="a task runs a generator or a coroutine"):
+        kernel.run(print)
+
+    def main():
+        yield from sleep(1)
+        return "ran"
+
+    assert kernel.run(main()) == "ran"
