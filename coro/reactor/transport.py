@@ -6,8 +6,18 @@ out-buffer, which the reactor drains when the socket becomes writable. Being tol
 "not now" (EAGAIN) or "only this much" (a partial send) is normal, not an error.
 Socket errors (a reset, a broken pipe) end that connection, exactly once, and never
 escape into the reactor.
+
+What the out-buffer keeps of a write is a *reference*, not a copy, when it can: a
+``bytes`` object (or a memoryview of one) cannot change, so the transport keeps the
+object itself and an offset into it, and a server that sends one large poem to a
+thousand slow clients holds the poem once, not a thousand times. Anything mutable (a
+``bytearray``, a memoryview of one) is copied, since its owner may change it as soon as
+``write`` returns: callers need do nothing, but a caller that wants a large buffer sent
+without a copy must hand over ``bytes``. Small writes are copied too, onto the end of
+the buffer, so that one ``send`` takes many of them.
 """
 
+import collections
 import enum
 import errno
 import socket
@@ -28,7 +38,10 @@ class Transport:
     """One TCP connection: a socket driven by the reactor, and its protocol.
 
     Invariants: the socket is watched for writing exactly while the out-buffer is not
-    empty. ``connection_lost`` is called exactly once, after everything else, and the
+    empty. The out-buffer is a queue of chunks, each a memoryview of a ``bytes`` object
+    kept by reference or a ``bytearray`` of copied small writes; ``_sent`` bytes of the
+    first chunk have gone out, and ``_buffered`` counts the rest of them all.
+    ``connection_lost`` is called exactly once, after everything else, and the
     socket is closed by then. The registered producer is paused while the buffer is
     above ``high_water``, until it drains below ``low_water``; once the protocol has
     asked to end the connection, it is never resumed, since it may no longer write.
@@ -37,13 +50,18 @@ class Transport:
     high_water = 64 * 1024
     low_water = 16 * 1024
     read_size = 64 * 1024
+    #: The rest of a ``bytes`` write at least this long is kept by reference; a shorter
+    #: one is copied onto the end of the buffer, where it shares a send with its neighbours.
+    keep_from = 16 * 1024
 
     def __init__(self, reactor, sock, protocol):
         self._reactor = reactor
         self._sock = sock
         self._fd = sock.fileno()
         self.protocol = protocol
-        self._buffer = bytearray()
+        self._buffer = collections.deque()
+        self._sent = 0
+        self._buffered = 0
         self._producer = None
         self._producer_paused = False
         self._reading = False
@@ -65,13 +83,15 @@ class Transport:
     @property
     def buffer_size(self):
         """Bytes written and not yet taken by the socket."""
-        return len(self._buffer)
+        return self._buffered
 
     def write(self, data):
         """Send ``data``: now, as far as the socket takes it, and the rest later.
 
         Writing to a connection already lost does nothing: ``connection_lost`` has
-        told (or is about to tell) the protocol.
+        told (or is about to tell) the protocol. What waits for the socket is kept by
+        reference if it is ``bytes``, and copied if it is mutable (see the module's
+        docstring).
 
         Raises:
             TypeError: if ``data`` is not bytes-like.
@@ -83,25 +103,37 @@ class Transport:
             return
         if self._ending:
             raise RuntimeError(f"write() after {self._ending.value}()")
+        sent = 0
         if not self._buffer:
             # Send at once: for most writes the socket takes everything, and there is no
             # need to bother the reactor at all.
             try:
                 sent = self._sock.send(data)
             except (BlockingIOError, InterruptedError):  # EAGAIN; EINTR: try again later
-                sent = 0
+                pass
             except OSError as exc:
                 self._lost(exc)
                 return
             if sent == len(data):
                 return
-            data = memoryview(data)[sent:]
             if not self._watch(self._reactor.add_writer, self._on_writable):
                 return
-        self._buffer += data
-        if self._producer and not self._producer_paused and len(self._buffer) > self.high_water:
+        self._keep(data, sent)
+        if self._producer and not self._producer_paused and self._buffered > self.high_water:
             self._producer_paused = True
             self._producer.pause_producing()
+
+    def _keep(self, data, start):
+        """Put ``data[start:]`` at the end of the out-buffer: by reference if it is large
+        and immutable, else as a copy joined to the small writes before it."""
+        rest = memoryview(data)[start:]
+        self._buffered += len(rest)
+        if isinstance(rest.obj, bytes) and len(rest) >= self.keep_from:
+            self._buffer.append(rest)
+        elif self._buffer and isinstance(self._buffer[-1], bytearray):
+            self._buffer[-1] += rest
+        else:
+            self._buffer.append(bytearray(rest))
 
     def writelines(self, chunks):
         """Write each of ``chunks``."""
@@ -110,15 +142,12 @@ class Transport:
 
     def _on_writable(self):
         try:
-            sent = self._sock.send(self._buffer)
-        except (BlockingIOError, InterruptedError):
-            return  # still ready: the next tick tries again
+            self._send_buffered()
         except OSError as exc:
             self._lost(exc)
             return
-        del self._buffer[:sent]  # bytearray drops from the front without copying the rest
         if self._buffer:
-            if self._producer_paused and len(self._buffer) <= self.low_water:
+            if self._producer_paused and self._buffered <= self.low_water:
                 self._resume_producer()
             return
         self._reactor.remove_writer(self._fd)
@@ -126,6 +155,24 @@ class Transport:
             self._finish_ending()
         elif self._producer_paused:
             self._resume_producer()
+
+    def _send_buffered(self):
+        """Send chunks from the front of the out-buffer until the socket is full."""
+        while self._buffer:
+            first = self._buffer[0]
+            try:
+                # A view, not a slice: slicing would copy the rest of the chunk. It is
+                # let go of at once, since a bytearray that is viewed cannot grow.
+                with memoryview(first)[self._sent:] as rest:
+                    sent = self._sock.send(rest)
+            except (BlockingIOError, InterruptedError):
+                return  # no room after all: the next writable event goes on
+            self._buffered -= sent
+            if self._sent + sent < len(first):
+                self._sent += sent
+                return  # the socket took part of the chunk: it is full
+            self._buffer.popleft()
+            self._sent = 0
 
     def _resume_producer(self):
         # After lose_connection() or write_eof(), a resumed producer's next write would
@@ -190,6 +237,7 @@ class Transport:
         self._reactor.remove_writer(self._fd)
         self._sock.close()
         self._buffer.clear()
+        self._sent = self._buffered = 0
         self._reactor.disown(self)
         if self._producer is not None:
             producer, self._producer = self._producer, None
@@ -245,7 +293,7 @@ class Transport:
         if self.disconnected:
             self._producer = None
             self._reactor.call_soon(producer.stop_producing)
-        elif len(self._buffer) > self.high_water:
+        elif self._buffered > self.high_water:
             self._producer_paused = True
             producer.pause_producing()
 
