@@ -9,6 +9,7 @@ wait for many sockets in one thread.
     python -m coro.blocking_client [--timeout SECONDS] [--save DIR] [--timeline] [HOST:]PORT ...
 """
 
+import io
 import socket
 import sys
 
@@ -28,14 +29,16 @@ def get_poetry(address, *, task, trace, timeout):
     trace.record(task, Event.START)
     with socket.create_connection(address, timeout=timeout) as sock:
         trace.record(task, Event.CONNECTED)
-        chunks = []
+        # One buffer, grown in place, that getvalue() hands over without copying it:
+        # a list of chunks joined at the end would hold the poem twice.
+        poem = io.BytesIO()
         while True:
             data = sock.recv(4096)  # blocks until bytes arrive or the server closes
             if not data:
                 break  # end of connection is end of poem
             trace.record(task, Event.RECEIVED, len(data))
-            chunks.append(data)
-    return b"".join(chunks)
+            poem.write(data)
+    return poem.getvalue()
 
 
 def download_all(addresses, *, timeout, trace, done):

@@ -19,6 +19,7 @@ tangled together in one function. Chapter 8 pulls the loop out.
 
 import enum
 import errno
+import io
 import math
 import socket
 import sys
@@ -57,7 +58,7 @@ class Download:
         self.timeout = timeout
         self.trace = trace
         self._done = done
-        self._chunks = []
+        self._poem = io.BytesIO()  # the poem, held once (chapter 2 says how)
         self.sock = None
         self.state = State.CONNECTING
         self.deadline = time.monotonic() + timeout
@@ -87,10 +88,10 @@ class Download:
             self._receive()
         elif result:  # the bytes are already here: nothing left to read, no recv
             self.trace.record(self.task, Event.RECEIVED, len(result))
-            self._chunks.append(result)
+            self._poem.write(result)
             self._receive()
         else:  # b"": the server has closed, and the poem is complete
-            self._finish(poem=b"".join(self._chunks))
+            self._finish(poem=self._poem.getvalue())
 
     def _receive(self):
         self.deadline = time.monotonic() + self.timeout

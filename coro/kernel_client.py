@@ -22,6 +22,7 @@ the poem, so a server that closes early hands over a short poem (chapter 12).
                                  [--save DIR] [--timeline] [HOST:]PORT ...
 """
 
+import io
 import sys
 
 from coro import cli
@@ -51,14 +52,14 @@ def get_poetry(host, port, *, timeout, trace, task):
     sock = yield from timeout_after(timeout, open_connection(host, port))
     with sock:
         trace.record(task, Event.CONNECTED)
-        chunks = []
+        poem = io.BytesIO()  # the poem, held once (chapter 2 says how)
         while True:
             data = yield from timeout_after(timeout, sock.recv(4096))  # others run meanwhile
             if not data:
                 break  # end of connection is end of poem
             trace.record(task, Event.RECEIVED, len(data))
-            chunks.append(data)
-    return b"".join(chunks)
+            poem.write(data)
+    return poem.getvalue()
 
 
 def download_all(addresses, *, timeout, trace, done, backend=None):

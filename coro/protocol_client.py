@@ -18,6 +18,7 @@ The protocol never touches a socket. It could run over anything that calls
 """
 
 import errno
+import io
 import sys
 
 from coro import cli
@@ -36,7 +37,7 @@ class PoetryProtocol(Protocol):
     """
 
     def __init__(self):
-        self.chunks = []
+        self.poem = io.BytesIO()  # the poem, held once (chapter 2 says how)
         self.timer = None
         self.failure = None
 
@@ -47,13 +48,13 @@ class PoetryProtocol(Protocol):
 
     def data_received(self, data):
         self.factory.trace.record(self.factory.task, Event.RECEIVED, len(data))
-        self.chunks.append(data)
+        self.poem.write(data)
         self.restart_timer()
 
     def connection_lost(self, reason):
         self.timer.cancel()
         if self.failure is None and isinstance(reason, ConnectionDone):
-            self.factory.poem_finished(b"".join(self.chunks))
+            self.factory.poem_finished(self.poem.getvalue())
         else:
             self.factory.poem_failed(self.failure or reason)
 

@@ -10,6 +10,7 @@ chapter 5 when a multiplexer says the socket is ready.
 
 import enum
 import errno
+import io
 import os
 import socket
 import time
@@ -40,7 +41,7 @@ class Download:
         self._done = done
         self._before_close = before_close
         self._clock = clock
-        self._chunks = []
+        self._poem = io.BytesIO()  # the poem, held once (chapter 2 says how)
         self.sock = None
         self._sockaddr = None
         self.state = State.CONNECTING
@@ -110,10 +111,10 @@ class Download:
             self.fail(exc)
             return True
         if not data:
-            self._finish(poem=b"".join(self._chunks))
+            self._finish(poem=self._poem.getvalue())
         else:
             self.trace.record(self.task, Event.RECEIVED, len(data))
-            self._chunks.append(data)
+            self._poem.write(data)
             self.deadline = self._clock() + self.timeout
         return True
 
