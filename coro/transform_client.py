@@ -6,8 +6,8 @@ sends each poem on to a second service, the transformation server
 an asynchronous operation too, so :func:`transform` returns a Deferred as well, and the two
 are chained by a callback that *returns* a Deferred: the chain waits for the transform and
 goes on with its result. If the transform fails (an error reply, a refused, dead or silent
-server, a reply cut short), an errback keeps the original poem, and the run says so on a
-line of its own:
+server, a reply cut short, a poem too long to send), an errback keeps the original poem, and
+the run says so on a line of its own:
 
     Task 1: transform failed (connection refused by 127.0.0.1:10000); kept the poem as it was
 
@@ -25,6 +25,7 @@ import re
 import sys
 
 from coro import cli
+from coro.deferred.deferred import fail
 from coro.deferred_client import DeferredClientFactory, get_poetry
 from coro.io import multiplexer
 from coro.netstring import NetstringDecoder, NetstringError, encode
@@ -37,6 +38,11 @@ from coro.trace import Event
 #: poem (upper-casing ``ΐ`` turns 2 bytes into 6), so this is well above the server's
 #: 1 MiB request limit.
 MAX_REPLY = 4 << 20
+
+#: The longest request sent, in bytes. Building a request copies the poem, and its
+#: netstring copies it again; with no limit, a client would hold a long poem three times
+#: over to send what the server refuses anyway (over 1 MiB, unless told otherwise).
+MAX_REQUEST = 4 << 20
 
 
 class TransformError(Exception):
@@ -155,7 +161,8 @@ class TransformClientFactory(DeferredClientFactory):
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def transform(reactor, host, port, name, poem, *, timeout=10.0, max_reply=MAX_REPLY):
+def transform(reactor, host, port, name, poem, *, timeout=10.0, max_reply=MAX_REPLY,
+              max_request=MAX_REQUEST):
     """Ask the transform server at ``host:port`` to apply transform ``name`` to ``poem``.
 
     Args:
@@ -163,18 +170,23 @@ def transform(reactor, host, port, name, poem, *, timeout=10.0, max_reply=MAX_RE
         poem: The poem's bytes.
         timeout: Give up when the server sends nothing for this many seconds.
         max_reply: The longest reply accepted, in bytes.
+        max_request: The longest request sent, in bytes.
 
     Returns:
         A Deferred that fires with the transformed poem's bytes, or fails with
         :exc:`TransformError` (the server replied with an error), :exc:`BadReply` (no
         whole reply came) or the connection's error (refused, reset,
-        :exc:`TimeoutError`).
+        :exc:`TimeoutError`; EMSGSIZE, at once, for a request over ``max_request``).
 
     Raises:
         ValueError: ``name`` is not a transform's name.
     """
     if not _NAME.fullmatch(name):
         raise ValueError(f"not a transform name: {name!r}")
+    size = len(name) + 1 + len(poem)
+    if size > max_request:  # checked before the request is built: it is never sent
+        return fail(OSError(errno.EMSGSIZE, f"the poem is too long to send: a request of "
+                                            f"{size} bytes, over the limit of {max_request}"))
     factory = TransformClientFactory(reactor, name.encode("ascii") + b"." + poem,
                                      timeout=timeout, max_reply=max_reply)
     factory.connector = tcp.connect(reactor, host, port, factory, timeout=timeout)

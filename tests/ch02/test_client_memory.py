@@ -7,7 +7,8 @@ the process itself as it exits: a small launcher runs the stage as ``python -m``
 and prints the line from an atexit hook. A few stages stand for the rest: the blocking
 client's get_poetry (also the threaded client's), the non-blocking Download (busy,
 select and signal clients), the reactor's protocol (every client from chapter 9 on),
-the Deferred client's factory, and the kernel's task.
+the Deferred client's factory, and the kernel's task; and the transform client, which
+keeps a poem too long to send as it was, instead of building a request of it.
 """
 
 import filecmp
@@ -18,7 +19,7 @@ import sys
 import pytest
 
 from poetry_server import spawn
-from tests.support import TASK_LINE, catalogue_bytes
+from tests.support import TASK_LINE, catalogue_bytes, refused_address
 
 POEM_SIZE = 50 * 2**20
 
@@ -38,7 +39,7 @@ runpy.run_module(module, run_name="__main__", alter_sys=True)
 """
 
 STAGES = ["coro.blocking_client", "coro.select_client", "coro.protocol_client",
-          "coro.deferred_client", "coro.kernel_client"]
+          "coro.deferred_client", "coro.kernel_client", "coro.transform_client"]
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +55,13 @@ def servers(tmp_path_factory):
         yield path, big, tiny
 
 
-def peak_kib(module, address, save):
+def peak_kib(module, address, save, options):
     """Run the stage on one address, saving into ``save``; its peak memory in KiB."""
     result = subprocess.run(
-        [sys.executable, "-c", LAUNCHER, module, "--save", save, str(address[1])],
+        [sys.executable, "-c", LAUNCHER, module, *options, "--save", save, str(address[1])],
         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
-    assert TASK_LINE.match(result.stdout.splitlines()[0]), result.stdout
+    assert TASK_LINE.match(result.stdout.splitlines()[-2]), result.stdout
     [kib] = re.findall(r"^VmHWM:\s+(\d+) kB$", result.stderr, re.MULTILINE)
     return int(kib)
 
@@ -68,8 +69,11 @@ def peak_kib(module, address, save):
 @pytest.mark.parametrize("module", STAGES)
 def test_a_client_holds_a_long_poem_about_once(module, servers, tmp_path):
     path, big, tiny = servers
-    baseline = peak_kib(module, tiny, tmp_path / "tiny")
-    peak = peak_kib(module, big, tmp_path / "big")
+    with refused_address() as (_, refused):
+        # The transform client's poems are kept as they were; the others take no option.
+        options = ["--transform-server", str(refused)] if "transform" in module else []
+        baseline = peak_kib(module, tiny, tmp_path / "tiny", options)
+        peak = peak_kib(module, big, tmp_path / "big", options)
     assert filecmp.cmp(path, tmp_path / "big" / "poem-1.txt", shallow=False)
     extra_mib = (peak - baseline) / 1024
     assert extra_mib < 1.5 * POEM_SIZE / 2**20, (
