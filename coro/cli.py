@@ -15,6 +15,10 @@ only in how they wait:
 - exit status 0 when every task succeeded, 1 when any failed, 2 on a usage error,
   130 after Ctrl-C or SIGTERM, from the first line printed to the last; never a
   traceback.
+
+``--timeout`` gives up on a server that goes quiet, not on one that trickles. The
+stages from chapter 13 on add :data:`DEADLINE_OPTION`, a limit for the whole run: each
+task still running when it passes fails with :exc:`DeadlinePassed`.
 """
 
 import argparse
@@ -64,6 +68,21 @@ def _seconds(text):
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, not {text!r}")
     return value
+
+
+#: ``--deadline SECONDS``, as an entry of ``stage_options``: its value goes to
+#: ``download_all(..., deadline=...)``, None when it is not given.
+DEADLINE_OPTION = (("--deadline",), {
+    "type": _seconds, "metavar": "SECONDS",
+    "help": "cancel the downloads still running after this many seconds "
+            "(default: no deadline)"})
+
+
+class DeadlinePassed(Exception):
+    """The run's deadline passed while the task was still running, so it was cancelled."""
+
+    def __init__(self, seconds):
+        super().__init__(f"cancelled: the run's deadline of {seconds:g}s passed")
 
 
 def make_parser(prog, description, stage_options=()):

@@ -20,8 +20,6 @@ chapter (:mod:`poetry_server.proxy`) answers the second.
                                  [--timeline] [HOST:]PORT ...
 """
 
-import argparse
-import math
 import sys
 
 from coro import cli
@@ -49,8 +47,7 @@ def download_all(addresses, *, timeout, trace, done, deadline=None, backend=None
     def poem_failed(failure, task):
         error = failure.value
         if failure.check(CancelledError):  # only the deadline cancels a download
-            error = CancelledError(
-                f"cancelled: the run's deadline of {deadline:g}s passed")
+            error = cli.DeadlinePassed(deadline)
         if not stopping:
             done(task, error=error)
 
@@ -80,23 +77,8 @@ def download_all(addresses, *, timeout, trace, done, deadline=None, backend=None
 def main(argv=None):
     """Run the client; return the exit status."""
     return cli.main(download_all, argv, prog="python -m coro.gather_client",
-                    description=__doc__.split("\n\n")[0], stage_options=[(
-                        ("--deadline",),
-                        {"type": _deadline, "metavar": "SECONDS",
-                         "help": "cancel the downloads still running after this many "
-                                 "seconds (default: no deadline)"},
-                    )])
-
-
-def _deadline(text):
-    """A deadline on the command line: a number of seconds > 0."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = math.nan
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, not {text!r}")
-    return seconds
+                    description=__doc__.split("\n\n")[0],
+                    stage_options=[cli.DEADLINE_OPTION])
 
 
 if __name__ == "__main__":

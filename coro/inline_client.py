@@ -12,10 +12,12 @@ changed. Each task is a generator too, and so is the run: it waits for a
 
 With ``--async``, each task is an ``async def`` coroutine that ``await``\\ s the same
 Deferreds instead, run by :func:`~coro.deferred.inline.ensure_deferred`. The command line and
-the output are chapter 12's:
+the output are chapter 12's, with chapter 13's ``--deadline``, which cancels the run's
+DeferredList, and so each task still running:
 
     python -m coro.inline_client --transform-server [HOST:]PORT [--transform NAME] [--async]
-                                 [--timeout SECONDS] [--save DIR] [--timeline] [HOST:]PORT ...
+                                 [--deadline SECONDS] [--timeout SECONDS] [--save DIR]
+                                 [--timeline] [HOST:]PORT ...
 
 What it still lacks: underneath, every wait is still a Deferred with a chain of
 callbacks, and the reactor still calls them. Chapter 16 keeps the straight-line code
@@ -25,6 +27,7 @@ and drops the Deferreds: a kernel runs the generators itself.
 import sys
 
 from coro import cli, transform_client
+from coro.deferred.deferred import CancelledError
 from coro.deferred.deferred_list import DeferredList
 from coro.deferred.inline import ensure_deferred, inline_callbacks
 from coro.deferred_client import get_poetry
@@ -72,11 +75,13 @@ async def get_transformed_poem_async(reactor, address, transformer, name, *,
 
 
 def download_all(addresses, *, timeout, trace, done, transform_server, transform_name,
-                 use_async=False, backend=None):
+                 use_async=False, backend=None, deadline=None):
     """Download the poems at the same time and have each transformed as it arrives.
 
     Args:
         use_async: Run each task's ``async def`` version instead of its generator.
+        deadline: Seconds the whole run may take; the tasks still running then are
+            cancelled. None for no deadline.
     """
     stopping = False
 
@@ -99,6 +104,8 @@ def download_all(addresses, *, timeout, trace, done, transform_server, transform
         try:
             poem = yield get_transformed(reactor, address, task)
         except Exception as error:  # noqa: BLE001 - whatever it is, the task failed
+            if isinstance(error, CancelledError):  # only the deadline cancels a task
+                error = cli.DeadlinePassed(deadline)
             if not stopping:
                 done(task, error=error)
         else:
@@ -111,7 +118,10 @@ def download_all(addresses, *, timeout, trace, done, transform_server, transform
                  for task, address in enumerate(addresses, start=1)]
         # A failure that reaches the list is a bug in done(), not a task's failure: it
         # stays on its task's Deferred, to be reported.
-        yield DeferredList(tasks)
+        everything = DeferredList(tasks)
+        if deadline is not None:  # then cancel the list, and so each task in it
+            everything.add_timeout(deadline, reactor)
+        yield everything
         reactor.stop()
 
     with Reactor(multiplexer.create(backend)) as reactor:
@@ -133,6 +143,7 @@ def main(argv=None):
                          {"action": "store_true", "dest": "use_async",
                           "help": "run each task as an 'async def' coroutine that awaits "
                                   "the Deferreds, not a generator that yields them"}),
+                        cli.DEADLINE_OPTION,
                     ])
 
 

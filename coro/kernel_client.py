@@ -12,14 +12,16 @@ The state between two events is the generator's frame.
 
 ``--timeout`` means what it means in every client of this book: give up on a server
 that sends nothing for that long. Here it is a :func:`~coro.kernel.timeouts.timeout_after`
-around each wait, the connect and every ``recv``. A failed download is reported
-through ``done`` and fails only its own task. What it still lacks: the name lookup
-in :func:`~coro.kernel.sockets.open_connection` blocks the kernel (at once, for the
+around each wait, the connect and every ``recv``. ``--deadline``, chapter 13's limit
+for the whole run, is one more around the task group's join: when it passes, the group
+cancels the downloads still running. A failed download is reported through ``done``
+and fails only its own task. What it still lacks: the name lookup in
+:func:`~coro.kernel.sockets.open_connection` blocks the kernel (at once, for the
 loopback addresses of this book), and the end of the connection is still the end of
 the poem, so a server that closes early hands over a short poem (chapter 12).
 
-    python -m coro.kernel_client [--backend select|poll|epoll] [--timeout SECONDS]
-                                 [--save DIR] [--timeline] [HOST:]PORT ...
+    python -m coro.kernel_client [--backend select|poll|epoll] [--deadline SECONDS]
+                                 [--timeout SECONDS] [--save DIR] [--timeline] [HOST:]PORT ...
 """
 
 import io
@@ -62,8 +64,12 @@ def get_poetry(host, port, *, timeout, trace, task):
     return poem.getvalue()
 
 
-def download_all(addresses, *, timeout, trace, done, backend=None):
+def download_all(addresses, *, timeout, trace, done, backend=None, deadline=None):
     """Download the poems at the same time, one task each, in a task group on one kernel.
+
+    Args:
+        deadline: Seconds the whole run may take; the downloads still running then are
+            cancelled. None for no deadline.
 
     Raises:
         KeyboardInterrupt: after Ctrl-C or SIGTERM; every task was cancelled, and every
@@ -82,10 +88,19 @@ def download_all(addresses, *, timeout, trace, done, backend=None):
 
     def main():
         group = TaskGroup()
+        children = {}
         for task, (host, port) in enumerate(addresses, start=1):
             trace.record(task, Event.START)
-            yield from group.spawn(download(task, host, port))
-        yield from group.join()
+            children[task] = yield from group.spawn(download(task, host, port))
+        if deadline is None:
+            yield from group.join()
+            return
+        try:
+            yield from timeout_after(deadline, group.join())
+        except TimeoutError:  # the group has cancelled the downloads still running
+            for task, child in children.items():
+                if child.cancelled:  # so it never reported: the deadline is its failure
+                    done(task, error=cli.DeadlinePassed(deadline))
 
     with Kernel(multiplexer.create(backend)) as kernel:
         kernel.run(main())
@@ -100,7 +115,7 @@ def main(argv=None):
                          "default": multiplexer.best_backend(),
                          "help": "how the kernel waits for the sockets "
                                  "(default: %(default)s)"},
-                    )])
+                    ), cli.DEADLINE_OPTION])
 
 
 if __name__ == "__main__":
