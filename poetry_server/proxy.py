@@ -1,9 +1,8 @@
 """Chapter 13: a caching poetry proxy, a server that is also a client.
 
-It speaks the slow poetry protocol on both sides. To its clients it is a poetry
-server (any client of this book, or ``nc``, can download from it); to the upstream
-server it is a client, through chapter 11's ``get_poetry``. What it adds is the
-handling of one Deferred by many parties:
+It speaks slow poetry on both sides. To its clients it is a poetry server (any client
+of this book, or ``nc``, can download from it); to the upstream server it is a client.
+What it adds is the handling of one Deferred by many parties:
 
 - the first client to ask starts one upstream download; clients that come while it
   runs wait for the same download, and none of them starts another;
@@ -11,45 +10,170 @@ handling of one Deferred by many parties:
   upstream connection at all;
 - a download that fails fails every client waiting for it, and is not cached: the
   next client tries again;
-- when the last client waiting for a download hangs up (closes or resets its
-  connection), the download is cancelled.
+- a client that hangs up withdraws from the download, which goes on even when every
+  client has gone, and fills the cache for the next one.
 
 The slow poetry protocol has no way to say "error": a client takes a clean close for
-the end of the poem, so closing cleanly with nothing sent would hand it an empty
-poem that looks whole. The proxy resets the connection instead, the one ending every
-client sees as a failure. It sends the poem in one write, since a poem is a few
-kilobytes; what the socket does not take at once waits in the transport, and a
-client that takes nothing for ``--idle-timeout`` seconds is dropped.
+the end of the poem, so the proxy resets the connection of a client it cannot serve,
+the one ending every client sees as a failure. For the same reason it cannot trust a
+plain slow poetry server, whose poem cut short and closed in good order looks whole
+and would be cached for ever. Its upstream must send *framed* slow poetry
+(``python -m poetry_server --framed``), the poem as one netstring, length first, so
+that a connection that ends early is an error, never a shorter poem.
 
-What it still lacks: the cache never expires, it holds one poem, of one server,
-and it takes a poem of any size from upstream.
+Its limits, each in ``--help`` with its default:
+
+- ``--max-poem-bytes`` (16 MiB): a longer poem fails the fetch, refused on its length
+  before any of it is held; the cache holds one poem, so no more than that;
+- ``--idle-timeout`` (60 s): an upstream server that sends nothing, or a client that
+  takes nothing, for that long is given up on.
+
+Every client is sent the one cached poem: the transport keeps a reference to it, not
+a copy, however slowly the client reads. What it still lacks: the cache never
+expires, and it holds one poem, of one server.
 
     python -m poetry_server.proxy [--iface HOST] [--port PORT] [--idle-timeout SECONDS]
-                                  [HOST:]PORT
+                                  [--max-poem-bytes N] [HOST:]PORT
 """
 
+import errno
 import sys
 
 from coro.cli import describe, parse_address
 from coro.deferred.deferred import CancelledError, Deferred, maybe_deferred, succeed
-from coro.deferred_client import get_poetry
+from coro.deferred_client import DeferredClientFactory
+from coro.netstring import NetstringDecoder, NetstringError
+from coro.reactor import tcp
 from coro.reactor.loop import Reactor
-from coro.reactor.protocol import Factory, Protocol
+from coro.reactor.protocol import ConnectionDone, Factory, Protocol
 from coro.reactor.tcp import Listener
 from poetry_server import cli
+
+#: The longest poem the proxy takes from upstream, unless ``--max-poem-bytes`` says.
+DEFAULT_MAX_POEM_BYTES = 16 * 1024 * 1024
+
+#: Bytes of the poem per write to a client (see :meth:`PoemProxyProtocol.send_more`).
+PIECE = 64 * 1024
+
+
+class BadPoem(Exception):
+    """What the upstream server sent is not a poem that can be shown to be whole."""
+
+
+class FramedPoemProtocol(Protocol):
+    """Receives one framed poem: a netstring, whose length, bounded before any of the
+    poem is held, says when the poem is whole.
+
+    ``outcome`` is None until the poem, or the reason there is none, is known; the
+    factory hears it exactly once, when the connection is lost.
+    """
+
+    def __init__(self):
+        self.decoder = None
+        self.outcome = None
+        self.timer = None
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self.decoder = NetstringDecoder(max_length=self.factory.max_bytes)
+        self.restart_timer()
+
+    def data_received(self, data):
+        if self.outcome is not None:
+            return  # decided already; the connection is closing
+        self.restart_timer()
+        try:
+            poems = self.decoder.feed(data)
+        except NetstringError as exc:
+            self.finish(self.refused(exc))
+            return
+        if poems:  # whole, if nothing came after it
+            self.finish(poems[0] if len(poems) == 1 and not self.decoder.buffered else
+                        BadPoem(f"refused what {self.factory.where} sent: more after the poem"))
+
+    def refused(self, exc):
+        """Why bytes the decoder refused fail the fetch, and a hint if it was the first."""
+        if not exc.messages and not self.decoder.buffered:
+            return BadPoem(f"{self.factory.where} sent no framed poem ({exc}): the upstream "
+                           f"must be a slow poetry server run with --framed")
+        return BadPoem(f"refused what {self.factory.where} sent: {exc}")
+
+    def finish(self, outcome):
+        """Decide how the fetch ends, and stop reading: the poem is whole, or refused."""
+        self.outcome = outcome
+        self.timer.cancel()
+        if isinstance(outcome, BaseException):
+            self.transport.abort_connection()
+        else:
+            self.transport.lose_connection()
+
+    def connection_lost(self, reason):
+        self.timer.cancel()
+        if self.outcome is None and isinstance(reason, ConnectionDone):
+            self.outcome = self.cut_short()  # a clean end, but before the poem's end
+        elif self.outcome is None:
+            self.outcome = reason
+        self.factory.fire(self.outcome)
+
+    def cut_short(self):
+        """Why a connection that closed cleanly before the end of the poem failed."""
+        got = self.decoder.buffered
+        if not got:
+            return BadPoem(f"{self.factory.where} closed the connection without sending "
+                           f"a poem")
+        return BadPoem(f"the poem was cut short: {self.factory.where} closed the connection "
+                       f"after {got} bytes of it, before the end its length announced")
+
+    def restart_timer(self):
+        """Give up if the server sends nothing for ``timeout`` seconds from now."""
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.factory.reactor.call_later(self.factory.timeout, self.time_out)
+
+    def time_out(self):
+        self.finish(TimeoutError(errno.ETIMEDOUT, "timed out"))
+
+
+class FramedPoemFactory(DeferredClientFactory):
+    """Makes the protocol of one upstream download; ``deferred`` fires with the poem."""
+
+    protocol = FramedPoemProtocol
+
+    def __init__(self, reactor, address, *, timeout, max_bytes):
+        super().__init__()
+        self.reactor = reactor
+        self.where = f"{address[0]}:{address[1]}"
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+
+
+def get_framed_poem(reactor, host, port, *, timeout, max_bytes):
+    """Download the framed poem at ``host:port``: chapter 11's ``get_poetry``, but the
+    poem must come as one netstring of at most ``max_bytes`` bytes.
+
+    Returns:
+        A Deferred that fires with the poem's bytes, or fails with the reason: a
+        :exc:`BadPoem` (cut short, not framed, too long), a refused or reset
+        connection, :exc:`TimeoutError`. Cancelling it closes the connection.
+    """
+    factory = FramedPoemFactory(reactor, (host, port), timeout=timeout, max_bytes=max_bytes)
+    factory.connector = tcp.connect(reactor, host, port, factory, timeout=timeout)
+    return factory.deferred
 
 
 class PoemCache:
     """One poem, fetched by one download at a time and kept once it has come.
 
-    Invariant: ``fetching`` is the download in flight, or None. While it runs,
-    ``waiters`` holds one Deferred per caller waiting for it, each the caller's own,
-    and the download is cancelled when that list becomes empty. ``poem`` is set once a
-    download has succeeded; a failed one leaves nothing behind.
+    Invariant: ``fetching`` is the download in flight, or None; once started, it runs
+    to its end whether or not anyone still waits, so a poem that comes is always kept.
+    ``waiters`` holds one Deferred per caller waiting for it, each the caller's own.
+    ``poem`` is set once a download has succeeded; a failed one leaves nothing behind.
+    The cache holds that one poem, no more: its size is bounded by the fetch.
 
     Args:
         fetch: Called with no arguments to start a download; returns a Deferred of the
-            poem's bytes that cancelling stops.
+            poem's bytes. It must say itself why a download failed: the cache passes a
+            failure on to the callers waiting, and there may be none left.
     """
 
     def __init__(self, fetch):
@@ -61,22 +185,16 @@ class PoemCache:
     def get(self):
         """Return a Deferred of the poem, of this caller's own.
 
-        Cancelling it withdraws this caller only: the download goes on while anyone
-        else waits for it.
+        Cancelling it withdraws this caller only: the download goes on.
         """
         if self.poem is not None:
             return succeed(self.poem)
-        waiter = Deferred(canceller=self._withdraw)
+        waiter = Deferred(canceller=self.waiters.remove)
         self.waiters.append(waiter)
         if self.fetching is None:
             self.fetching = maybe_deferred(self._fetch)
             self.fetching.add_callbacks(self._fetched, self._failed)
         return waiter
-
-    def _withdraw(self, waiter):
-        self.waiters.remove(waiter)
-        if not self.waiters:
-            self.fetching.cancel()  # nobody wants it any more; _failed runs at once
 
     def _fetched(self, poem):
         self.fetching, self.poem = None, poem
@@ -87,24 +205,25 @@ class PoemCache:
     def _failed(self, failure):
         self.fetching = None
         waiters, self.waiters = self.waiters, []
-        if not waiters:
-            failure.trap(CancelledError)  # we cancelled it; anything else is reported
         for waiter in waiters:
             waiter.errback(failure)
-        # Handled: each waiter has the failure now, to deal with in its own chain.
+        # Handled: each waiter has it now, and the fetch has said why it failed.
 
 
 class PoemProxyProtocol(Protocol):
     """Serves one client: waits for its own Deferred of the poem, sends it, closes.
 
     ``waiting`` is that Deferred until it fires; a client that hangs up before then
-    cancels it. There is at most one timer, the stall timer, while the transport is
-    paused because the client takes nothing.
+    cancels it. Then ``rest`` is what is still to be written of the poem, a view of the
+    cached poem, never a copy. There is at most one timer, the stall timer, while the
+    transport is paused because the client takes nothing.
     """
 
     def __init__(self, address):
         self.address = address
         self.waiting = None
+        self.rest = None
+        self.paused = False
         self.timer = None
 
     def connection_made(self, transport):
@@ -115,8 +234,22 @@ class PoemProxyProtocol(Protocol):
 
     def send_poem(self, poem):
         self.waiting = None
-        self.transport.write(poem)
-        self.transport.lose_connection()  # once the poem is sent
+        self.rest = memoryview(poem)
+        self.send_more()
+
+    def send_more(self):
+        """Write pieces of the poem until the transport pauses us; close after the last.
+
+        One write of the whole poem would work too, but the transport would pause us
+        once and resume us only when nearly all of it had gone: the stall timer would
+        drop a client that reads slowly but steadily. Piece by piece, every resume
+        says that the client has taken some.
+        """
+        while self.rest and not self.paused:
+            piece, self.rest = self.rest[:PIECE], self.rest[PIECE:]
+            self.transport.write(piece)
+        if not self.rest:
+            self.transport.lose_connection()  # once the poem is sent
 
     def fetch_failed(self, failure):
         if self.waiting is None:  # the client hung up, and its Deferred was cancelled
@@ -134,13 +267,18 @@ class PoemProxyProtocol(Protocol):
                 self.factory.tell(f"client {self.address[0]}:{self.address[1]} "
                                   f"hung up before the poem came")
 
-    # The transport pauses us when its buffer is full: the client is taking nothing.
+    # The transport pauses us when its buffer is full, and resumes us once the client
+    # has taken some: paused for idle_timeout, the client has taken nothing.
 
     def pause_producing(self):
+        self.paused = True
         self.set_timer(self.factory.idle_timeout, self.stalled)
 
     def resume_producing(self):
+        self.paused = False
         self.set_timer(None)
+        if self.rest is not None:  # the poem has come
+            self.send_more()
 
     def stop_producing(self):
         self.set_timer(None)
@@ -163,16 +301,20 @@ class PoemProxyFactory(Factory):
 
     Args:
         reactor: The reactor to run on.
-        upstream: ``(host, port)`` of the slow poetry server to fetch the poem from.
+        upstream: ``(host, port)`` of the framed poetry server to fetch the poem from.
         idle_timeout: Give up on an upstream server that sends nothing, and on a
             client that takes nothing, for this many seconds.
+        max_poem_bytes: Fail a fetch whose poem is longer than this; the cache, which
+            holds one poem, holds no more.
     """
 
-    def __init__(self, reactor, upstream, *, idle_timeout):
+    def __init__(self, reactor, upstream, *, idle_timeout,
+                 max_poem_bytes=DEFAULT_MAX_POEM_BYTES):
         super().__init__()
         self.reactor = reactor
         self.upstream = upstream
         self.idle_timeout = idle_timeout
+        self.max_poem_bytes = max_poem_bytes
         self.cache = PoemCache(self.fetch)
 
     def build_protocol(self, address):
@@ -181,10 +323,12 @@ class PoemProxyFactory(Factory):
         return protocol
 
     def fetch(self):
-        """Start downloading the poem from upstream; returns get_poetry's Deferred."""
+        """Start downloading the poem from upstream; returns get_framed_poem's Deferred,
+        which says on stderr how the download ended."""
         host, port = self.upstream
         self.tell(f"fetching the poem from {host}:{port}")
-        d = get_poetry(self.reactor, host, port, timeout=self.idle_timeout)
+        d = get_framed_poem(self.reactor, host, port, timeout=self.idle_timeout,
+                            max_bytes=self.max_poem_bytes)
         return d.add_callbacks(self._fetched, self._failed)
 
     def _fetched(self, poem):
@@ -193,12 +337,10 @@ class PoemProxyFactory(Factory):
         return poem
 
     def _failed(self, failure):
-        host, port = self.upstream
-        if failure.check(CancelledError):
-            self.tell(f"every client hung up: stopped fetching from {host}:{port}")
-        else:
-            self.tell(f"fetching the poem failed: "
-                      f"{describe(failure.value, self.upstream, self.idle_timeout)}")
+        why = failure.value
+        self.tell("fetching the poem failed: " + (
+            str(why) if isinstance(why, BadPoem)
+            else describe(why, self.upstream, self.idle_timeout)))
         return failure
 
     def tell(self, what):
@@ -206,24 +348,36 @@ class PoemProxyFactory(Factory):
         print(what, file=sys.stderr, flush=True)
 
 
-def serve(reactor, listener, upstream, *, idle_timeout):
+def serve(reactor, listener, upstream, *, idle_timeout,
+          max_poem_bytes=DEFAULT_MAX_POEM_BYTES):
     """Proxy the poem of ``upstream`` on the listening socket ``listener``.
 
     Returns:
         The :class:`~coro.reactor.tcp.Listener`; its ``factory`` holds the cache.
     """
     return Listener(reactor, listener,
-                    PoemProxyFactory(reactor, upstream, idle_timeout=idle_timeout))
+                    PoemProxyFactory(reactor, upstream, idle_timeout=idle_timeout,
+                                     max_poem_bytes=max_poem_bytes))
 
 
 def make_parser(prog):
-    """The proxy's argument parser."""
+    """The proxy's argument parser: every limit is an option, with its default."""
     parser = cli.service_parser(
         prog, __doc__.split("\n\n")[0],
         idle_help="give up on an upstream server that sends nothing, or a client that "
-                  "takes nothing, for this long (default: 60)")
+                  "takes nothing, for this long (default: 60)",
+        epilog="The upstream must send framed slow poetry (python -m poetry_server "
+               "--framed ...): the poem as one netstring, so that a poem cut short is "
+               "an error, never cached. The cache holds one poem, of at most "
+               "--max-poem-bytes, and never expires.")
+    parser.add_argument("--max-poem-bytes", type=cli.whole(0, 1 << 30),
+                        default=DEFAULT_MAX_POEM_BYTES, metavar="N",
+                        help="the longest poem to take from upstream; a longer one fails "
+                             "the fetch, and its clients are reset (default: "
+                             f"{DEFAULT_MAX_POEM_BYTES}, 16 MiB)")
     parser.add_argument("upstream", type=parse_address, metavar="[HOST:]PORT",
-                        help="the slow poetry server whose poem to serve (host: 127.0.0.1)")
+                        help="the framed slow poetry server whose poem to serve "
+                             "(host: 127.0.0.1)")
     return parser
 
 
@@ -235,7 +389,8 @@ def main(argv=None, prog="python -m poetry_server.proxy"):
     except cli.UsageError as exc:
         return cli.fail_usage(prog, exc)
     with Reactor() as reactor:
-        listener = serve(reactor, sock, options.upstream, idle_timeout=options.idle_timeout)
+        listener = serve(reactor, sock, options.upstream, idle_timeout=options.idle_timeout,
+                         max_poem_bytes=options.max_poem_bytes)
         (up_host, up_port), (host, port) = options.upstream, listener.address
         cli.run_and_announce(reactor, f"Proxying {up_host}:{up_port} on {host}:{port}")
     return 0

@@ -15,12 +15,18 @@ any number of clients. A client that takes no bytes for ``--idle-timeout`` secon
 (it never reads, or it vanished without a word) is dropped; the others never notice.
 This is what ``python -m poetry_server`` runs.
 
+With ``--framed`` it sends framed slow poetry: the same chunks at the same pace, but
+of the poem as one netstring, ``<length>:<poem>,``, so that a client that gets fewer
+bytes than the length said knows the poem was cut short (chapter 13's proxy needs it).
+
     python -m poetry_server.reactor_server [--iface HOST] [--port PORT] [--delay SECONDS]
-                                           [--num-bytes N] [--idle-timeout SECONDS] POEM ...
+                                           [--num-bytes N] [--idle-timeout SECONDS]
+                                           [--framed] POEM ...
 """
 
 import sys
 
+from coro import netstring
 from poetry_server import cli
 
 #: Seconds to stop accepting after accept() fails: out of descriptors, say. Trying
@@ -177,14 +183,19 @@ class Acceptor:
 
 
 def serve(reactor, listener, poem, options):
-    """Serve ``poem`` on ``listener``: accept clients and start a sender for each."""
-    Acceptor(reactor, listener, poem.data, num_bytes=options.num_bytes,
+    """Serve ``poem`` on ``listener``: accept clients and start a sender for each.
+
+    With ``--framed``, what each sender sends is the poem as one netstring, encoded
+    once here: every sender sends from that one object, as it would the poem.
+    """
+    data = netstring.encode(poem.data) if options.framed else poem.data
+    Acceptor(reactor, listener, data, num_bytes=options.num_bytes,
              delay=options.delay, idle_timeout=options.idle_timeout)
 
 
 def main(argv=None, prog="python -m poetry_server.reactor_server"):
     """Run the server until Ctrl-C or SIGTERM; return the exit status."""
-    return cli.serve_on_reactor(argv, prog, __doc__.split("\n\n")[0], serve)
+    return cli.serve_on_reactor(argv, prog, __doc__.split("\n\n")[0], serve, framed=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The caching poetry proxy: one upstream download however many clients ask, a poem
-kept once fetched, a failure passed on as a reset and never kept, and a download
-nobody waits for any more cancelled.
+kept once fetched, a failure passed on as a reset and never kept, a download that
+goes on when every client has hung up, and an upstream poem that must be framed.
 
 "Fetched once" is proved by counting: the upstream here is a listener the test
 drives itself, which accepts every connection the proxy makes (however many) and
@@ -20,9 +20,11 @@ import pytest
 
 from coro.deferred.deferred import CancelledError, Deferred, succeed
 from coro.deferred_client import get_poetry
+from coro.netstring import encode
 from coro.reactor.loop import Reactor
 from coro.reactor.memory_transport import MemoryTransport
-from poetry_server import proxy, spawn
+from coro.reactor.protocol import ConnectionDone
+from poetry_server import proxy
 from tests.reactor_fixtures import run_until
 from tests.support import (LOOPBACK, ScriptedServer, assert_one_line_usage_error, catalogue_bytes,
                            read_all, reset, run_module)
@@ -53,8 +55,12 @@ class CountingUpstream:
             self.connections.append(sock)
 
     def send_poem(self, n, poem):
-        """Send ``poem`` on connection ``n`` and close it: the poem is over."""
-        self.connections[n].sendall(poem)
+        """Send ``poem`` framed on connection ``n`` and close it: the poem is over."""
+        self.send(n, encode(poem))
+
+    def send(self, n, data):
+        """Send ``data`` as it is on connection ``n``, and close it."""
+        self.connections[n].sendall(data)
         self.connections[n].close()
 
     def closed_by_the_proxy(self, n):
@@ -87,9 +93,9 @@ def upstream():
 @pytest.fixture
 def start_proxy(reactor):
     """Start a proxy of an upstream on the test's reactor; returns its listener."""
-    def start(upstream_address):
+    def start(upstream_address, **limits):
         return proxy.serve(reactor, socket.create_server((LOOPBACK, 0)), upstream_address,
-                           idle_timeout=10.0)
+                           idle_timeout=10.0, **limits)
 
     return start
 
@@ -151,7 +157,7 @@ def test_a_failed_download_resets_every_waiting_client_and_is_not_kept(
     cache = listener.factory.cache
     clients = [download(reactor, listener)[1] for _ in range(2)]
     run_until(reactor, lambda: upstream.accept() == 1 and len(cache.waiters) == 2)
-    upstream.connections[0].sendall(catalogue_bytes("raven")[:500])
+    upstream.connections[0].sendall(encode(catalogue_bytes("raven"))[:500])
     reset(upstream.connections[0])
     run_until(reactor, lambda: all(clients))
     assert clients == [[("failure", ConnectionResetError)]] * 2
@@ -194,29 +200,62 @@ def test_the_download_goes_on_while_one_client_still_waits(reactor, upstream, st
     settle(reactor)
 
 
-def test_the_last_client_to_hang_up_cancels_the_download(
+def test_a_download_every_client_gave_up_on_goes_on_and_fills_the_cache(
         reactor, upstream, start_proxy, capsys):
+    poem = catalogue_bytes("tyger")
     listener = start_proxy(upstream.address)
     cache = listener.factory.cache
     first, _ = download(reactor, listener)
     second, _ = download(reactor, listener)
     run_until(reactor, lambda: upstream.accept() == 1 and len(cache.waiters) == 2)
     first.cancel()
-    run_until(reactor, lambda: len(cache.waiters) == 1)
+    second.cancel()  # every client has hung up
+    run_until(reactor, lambda: not cache.waiters)
     assert not upstream.closed_by_the_proxy(0)
-    second.cancel()
-    run_until(reactor, lambda: upstream.closed_by_the_proxy(0))
-    assert cache.fetching is None and cache.poem is None
-    # Nothing was kept: the next client starts a new download.
+    upstream.send_poem(0, poem)
+    run_until(reactor, lambda: cache.poem is not None)
+    upstream.stop_listening()  # from now on, fetching again would fail
     _, third = download(reactor, listener)
-    run_until(reactor, lambda: upstream.accept() == 2)
-    upstream.send_poem(1, b"A poem, at last.\n")
     run_until(reactor, lambda: third)
-    assert third == [("poem", b"A poem, at last.\n")]
+    assert third == [("poem", poem)]
+    assert len(upstream.connections) == 1
     settle(reactor)
     host, port = upstream.address
-    assert f"every client hung up: stopped fetching from {host}:{port}" \
-        in capsys.readouterr().err.splitlines()
+    assert capsys.readouterr().err.splitlines()[-1] == f"cached {len(poem)} bytes from {host}:{port}"
+
+
+@pytest.mark.parametrize("sent, why", [
+    (encode(b"A poem.\n")[:6], "the poem was cut short: {where} closed the connection after 6 "
+                               "bytes of it, before the end its length announced"),
+    (b"", "{where} closed the connection without sending a poem"),
+    (b"A poem.\n", "{where} sent no framed poem (expected a digit at the start of a "
+                   "netstring, got b'A'): the upstream must be a slow poetry server run "
+                   "with --framed"),
+    (b"1001:", "refused what {where} sent: netstring length 1001... is over the limit of "
+               "1000 bytes"),
+    (b"8:A poem.\n;", "refused what {where} sent: expected ',' after 8 bytes of payload, "
+                      "got b';'"),
+    (encode(b"A poem.\n") + b"8:", "refused what {where} sent: more after the poem"),
+], ids=["cut-short", "nothing", "not-framed", "over-the-limit", "no-comma", "more-after"])
+def test_a_poem_that_cannot_be_shown_whole_resets_the_client_and_is_not_kept(
+        reactor, upstream, start_proxy, capsys, sent, why):
+    listener = start_proxy(upstream.address, max_poem_bytes=1000)
+    _, client = download(reactor, listener)
+    run_until(reactor, lambda: upstream.accept() == 1)
+    upstream.send(0, sent)  # and close, in good order
+    run_until(reactor, lambda: client)
+    assert client == [("failure", ConnectionResetError)]
+    assert listener.factory.cache.poem is None
+    host, port = upstream.address
+    assert capsys.readouterr().err.splitlines()[-1] == \
+        f"fetching the poem failed: {why.format(where=f'{host}:{port}')}"
+    # Nothing was kept: the next client starts a new download, which succeeds.
+    _, retry = download(reactor, listener)
+    run_until(reactor, lambda: upstream.accept() == 2)
+    upstream.send_poem(1, b"A whole poem.\n")
+    run_until(reactor, lambda: retry)
+    assert retry == [("poem", b"A whole poem.\n")]
+    settle(reactor)
 
 
 def test_200_clients_get_every_byte_from_one_download(reactor, upstream, start_proxy):
@@ -276,16 +315,17 @@ def test_the_cache_passes_a_failure_to_every_caller_and_forgets_it():
     assert len(fetches) == 2
 
 
-def test_cancelling_one_caller_leaves_the_others_and_the_last_cancels_the_fetch():
+def test_cancelling_every_caller_leaves_the_fetch_running_and_its_poem_is_kept():
     fetches = Fetches()
     cache = proxy.PoemCache(fetches)
     first, second = cache.get(), cache.get()
     seen = [outcome_of(first), outcome_of(second)]
     first.cancel()
-    assert seen == [[CancelledError], []] and fetches.cancelled == []
     second.cancel()
     assert seen == [[CancelledError], [CancelledError]]
-    assert fetches.cancelled == [fetches[0]] and cache.fetching is None
+    assert fetches.cancelled == [] and cache.fetching is fetches[0]
+    fetches[0].callback(b"poem")
+    assert cache.get().result == b"poem" and len(fetches) == 1
 
 
 def test_a_fetch_that_raises_is_a_failure_like_any_other():
@@ -303,31 +343,47 @@ def test_a_cancelled_caller_that_had_its_poem_changes_nothing():
     assert d.result == b"poem" and cache.poem == b"poem"
 
 
-def test_a_stray_failure_with_nobody_waiting_is_not_swallowed(unhandled_failures):
-    # Only a cancel can end a fetch that nobody waits for; anything else is a bug,
-    # and it stays on the fetch's Deferred to be reported.
+def test_a_failure_nobody_waits_for_any_more_leaves_nothing_behind():
+    # The fetch says why it failed (the proxy's says it on stderr); the cache has
+    # nobody to pass it on to, keeps nothing, and the next caller fetches again.
     fetches = Fetches()
     cache = proxy.PoemCache(fetches)
+    waiter = cache.get()
+    seen = outcome_of(waiter)
+    waiter.cancel()
+    fetches[0].errback(ConnectionResetError())
+    assert seen == [CancelledError]
+    assert fetches[0].result is None
+    assert cache.fetching is None and cache.poem is None
     cache.get()
-    cache.waiters.clear()  # as if the caller had gone without cancelling
-    fetches[0].errback(KeyError("bug"))
-    del cache, fetches
-    [reported] = unhandled_failures.take()
-    assert reported.check(KeyError)
+    assert len(fetches) == 2
 
 
 # One connection on a memory transport and a fake clock: the stall timer.
 
+class SlowClientTransport(MemoryTransport):
+    """A memory transport whose buffer is full after every write, as a slow client's
+    is: it pauses its producer until the test says the client has taken some."""
+
+    def write(self, data):
+        super().write(data)
+        self.producer.pause_producing()
+
+
+def one_client(reactor, transport_class=MemoryTransport):
+    """A proxy's connection on a memory transport; returns (its fetches, the transport)."""
+    fetches = Fetches()
+    factory = proxy.PoemProxyFactory(reactor, ("127.0.0.1", 9), idle_timeout=30.0)
+    factory.cache = proxy.PoemCache(fetches)
+    transport = transport_class(factory.build_protocol(("127.0.0.1", 5555)))
+    transport.start()
+    return fetches, transport
+
+
 @pytest.fixture
 def served(clock, capsys):
     with Reactor(clock=clock) as reactor:
-        fetches = Fetches()
-        factory = proxy.PoemProxyFactory(reactor, ("127.0.0.1", 9), idle_timeout=30.0)
-        factory.cache = proxy.PoemCache(fetches)
-        protocol = factory.build_protocol(("127.0.0.1", 5555))
-        transport = MemoryTransport(protocol)
-        transport.start()
-        yield reactor, fetches, transport
+        yield reactor, *one_client(reactor)
         assert reactor.pending_timers() == 0
 
 
@@ -346,7 +402,7 @@ def test_a_client_that_takes_nothing_is_dropped_after_the_idle_timeout(served, c
     transport.protocol.pause_producing()
     tick(reactor, clock, 30.0)
     assert isinstance(transport.lost_reason, ConnectionAbortedError)
-    assert fetches.cancelled == [fetches[0]]  # it was the only client waiting
+    assert fetches.cancelled == []  # the fetch goes on, for the next client
     assert capsys.readouterr().err.splitlines()[-1] == \
         "client 127.0.0.1:5555 took nothing for 30s; dropped"
 
@@ -356,6 +412,58 @@ def test_the_poem_is_sent_at_once_and_the_connection_closed(served):
     fetches[0].callback(b"The whole poem.\n")
     assert transport.value() == b"The whole poem.\n"
     assert transport.eof_written and transport.disconnected
+
+
+def test_a_client_that_reads_slowly_but_steadily_is_never_dropped(clock, capsys):
+    # The poem goes out a piece at a time; every resume means the client took some,
+    # so a client that takes a piece every 29s outlasts a 30s idle timeout.
+    poem = bytes(range(256)) * (proxy.PIECE * 3 // 256 + 1)  # four pieces
+    with Reactor(clock=clock) as reactor:
+        fetches, transport = one_client(reactor, SlowClientTransport)
+        fetches[0].callback(poem)
+        for _ in range(3):
+            assert not transport.disconnected
+            tick(reactor, clock, 29.0)
+            transport.protocol.resume_producing()
+        assert transport.value() == poem and transport.disconnected
+        assert isinstance(transport.lost_reason, ConnectionDone)
+        assert reactor.pending_timers() == 0
+    assert capsys.readouterr().err == ""
+
+
+# The upstream download alone, on a memory transport and a fake clock.
+
+def framed_fetch(reactor, max_bytes=1000):
+    """An upstream download's protocol on a memory transport; returns (its outcome
+    list, the transport)."""
+    factory = proxy.FramedPoemFactory(reactor, ("127.0.0.1", 9), timeout=30.0,
+                                      max_bytes=max_bytes)
+    transport = MemoryTransport(factory.build_protocol(("127.0.0.1", 9)))
+    transport.start()
+    return outcome_of(factory.deferred), transport
+
+
+def test_a_framed_poem_is_whole_at_its_comma_however_it_is_cut(fake_reactor):
+    poem = catalogue_bytes("jingyesi")  # three bytes a character
+    seen, transport = framed_fetch(fake_reactor)
+    framed = encode(poem)
+    for byte in framed[:-1]:
+        transport.receive(bytes([byte]))
+    assert seen == [] and not transport.disconnected
+    transport.receive(b",")
+    assert seen == [poem] and isinstance(transport.lost_reason, ConnectionDone)
+
+
+def test_an_upstream_that_goes_quiet_is_given_up_after_the_idle_timeout(fake_reactor, clock):
+    seen, transport = framed_fetch(fake_reactor)
+    transport.receive(b"20:The Tyger")
+    tick(fake_reactor, clock, 29.0)
+    transport.receive(b", Tyger")  # it sent something: the timer starts again
+    tick(fake_reactor, clock, 29.0)
+    assert seen == []
+    tick(fake_reactor, clock, 1.0)
+    assert seen == [TimeoutError]
+    assert isinstance(transport.lost_reason, ConnectionAbortedError)
 
 
 # The command line.
@@ -375,8 +483,27 @@ def proxy_process(*args):
             child.wait(timeout=10)
 
 
-def test_the_command_line_proxies_a_slow_poetry_server():
-    with spawn("tyger", delay=0.01, num_bytes=100) as [(host, port)]:
+@contextlib.contextmanager
+def framed_server(poem, *, delay=0.01, num_bytes=100):
+    """Run ``python -m poetry_server --framed`` serving ``poem``; yield its address."""
+    child = subprocess.Popen([sys.executable, "-m", "poetry_server", "--framed", "--port", "0",
+                              "--delay", str(delay), "--num-bytes", str(num_bytes), poem],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             stdin=subprocess.DEVNULL)
+    with child:
+        try:
+            line = child.stdout.readline()
+            assert line.startswith(f"Serving {poem} on "), line + child.stderr.read()
+            host, _, port = line.split()[-1].rpartition(":")
+            yield host, int(port)
+        finally:
+            child.send_signal(signal.SIGINT)
+            child.wait(timeout=10)
+    assert child.returncode == 0
+
+
+def test_the_command_line_proxies_a_framed_slow_poetry_server():
+    with framed_server("tyger") as (host, port):
         with proxy_process(port) as (line, child):
             assert line.startswith(f"Proxying {host}:{port} on 127.0.0.1:")
             address = ("127.0.0.1", int(line.rsplit(":", 1)[1]))
@@ -390,11 +517,17 @@ def test_the_command_line_proxies_a_slow_poetry_server():
     assert "Traceback" not in err
 
 
-def test_help():
+def test_help_names_every_limit_with_its_default():
     result = run_module(MODULE, "--help")
     assert result.returncode == 0
     assert result.stdout.startswith(f"usage: {PROG} ")
-    assert "--idle-timeout" in result.stdout
+    text = " ".join(result.stdout.split())
+    assert "--idle-timeout SECONDS give up on an upstream server that sends nothing, or a " \
+           "client that takes nothing, for this long (default: 60)" in text
+    assert "--max-poem-bytes N the longest poem to take from upstream" in text
+    assert "(default: 16777216, 16 MiB)" in text
+    assert "The upstream must send framed slow poetry (python -m poetry_server --framed" in text
+    assert "The cache holds one poem, of at most --max-poem-bytes" in text
 
 
 def test_usage_errors():
@@ -406,6 +539,10 @@ def test_usage_errors():
             (["10001", "10002"], "unrecognized arguments: 10002"),
             (["--port", "70000", "10001"], "--port: must be from 0 to 65535, not '70000'"),
             (["--idle-timeout", "0", "10001"], "--idle-timeout: must be a number of seconds"),
+            (["--max-poem-bytes", "-1", "10001"],
+             "--max-poem-bytes: must be from 0 to 1073741824, not '-1'"),
+            (["--max-poem-bytes", "16M", "10001"],
+             "--max-poem-bytes: not a whole number: '16M'"),
             (["--port", busy, "10001"], f"port {busy} on 127.0.0.1 is already in use"),
         ]:
             result = run_module(MODULE, *args)
