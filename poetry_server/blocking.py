@@ -3,10 +3,12 @@
 It serves one poem on one port to one client at a time: accept a connection, send
 the poem ``--num-bytes`` at a time with ``--delay`` seconds between chunks, close,
 and only then accept the next client. While it sleeps between two chunks for one
-client, every other client waits in the listen queue, connected but sent nothing.
-Chapter 3 gives each client a thread; chapter 8 serves them all from one thread.
+client, every other client waits in the listen queue, connected but sent nothing; the
+queue holds ``--backlog`` of them. Chapter 3 gives each client a thread; chapter 8
+serves them all from one thread.
 
-    python -m poetry_server.blocking [--port PORT] [--delay SECONDS] [--num-bytes N] POEM
+    python -m poetry_server.blocking [--port PORT] [--delay SECONDS] [--num-bytes N]
+                                     [--backlog N] POEM
 """
 
 import sys
@@ -71,7 +73,10 @@ def main(argv=None):
     """Run the server until Ctrl-C or SIGTERM; return the exit status."""
     cli.stop_on_signals()
     prog = "python -m poetry_server.blocking"
-    parser = cli.make_parser(prog, __doc__.split("\n\n")[0], many_poems=False)
+    parser = cli.make_parser(prog, __doc__.split("\n\n")[0], many_poems=False,
+                             many_clients=False)
+    parser.epilog += (f" It serves one client at a time; the others wait in the listen "
+                      f"queue. A client that takes no bytes for {SEND_TIMEOUT:g}s is dropped.")
     try:
         options, [poem] = cli.parse_args(parser, argv)
         [listener] = cli.listen_all(options, [poem])

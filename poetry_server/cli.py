@@ -1,7 +1,7 @@
 """The command line every poetry server shares.
 
     python -m poetry_server [--iface HOST] [--port PORT] [--delay SECONDS]
-                            [--num-bytes N] [--framed] POEM ...
+                            [--num-bytes N] [--backlog N] [--max-clients N] POEM ...
 
 Each POEM is served on its own port: PORT, PORT+1, ... (or any free port when PORT
 is 0). Every mistake a user can make here ends in one line on stderr and exit
@@ -23,6 +23,7 @@ import sys
 
 from coro.reactor.loop import Reactor
 from poetry_server.catalogue import PoemError, catalogue, load_poem
+from poetry_server.client_limit import ClientLimit, default_max_clients
 
 USAGE_ERROR = 2
 
@@ -69,19 +70,11 @@ def whole(low, high=None):
     return convert
 
 
-class _PlainOnly(argparse.Action):
-    """``--framed`` given to a server that sends plain slow poetry only."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        raise argparse.ArgumentError(self, f"{parser.prog} sends plain slow poetry only; "
-                                           "python -m poetry_server can send it framed")
-
-
-def make_parser(prog, description, *, many_poems=True, framed=False):
+def make_parser(prog, description, *, many_poems=True, many_clients=True):
     """The server's argument parser; ``--help`` lists the catalogue.
 
-    With ``framed``, the server has ``--framed`` (framed slow poetry); without it,
-    ``--framed`` is a usage error that says which server has it.
+    With ``many_clients``, the server serves many clients at once, and has
+    ``--max-clients`` (:func:`add_connection_limits`).
     """
     names = ", ".join(catalogue())
     parser = _Parser(
@@ -98,15 +91,7 @@ def make_parser(prog, description, *, many_poems=True, framed=False):
                         help="seconds between two chunks (default: 0.7)")
     parser.add_argument("--num-bytes", type=whole(1), default=10, metavar="N",
                         help="bytes in each chunk (default: 10)")
-    if framed:
-        parser.add_argument("--framed", action="store_true",
-                            help="send each poem as one netstring, LENGTH:POEM, (length "
-                                 "first), so that a client can tell a poem cut short (the "
-                                 "proxy needs it); "
-                                 "default: plain, the end of the connection ends the poem")
-    else:
-        parser.add_argument("--framed", action=_PlainOnly, nargs=0, help=argparse.SUPPRESS,
-                            default=argparse.SUPPRESS)
+    add_connection_limits(parser, many_clients=many_clients)
     parser.add_argument("poems", nargs="+" if many_poems else 1, metavar="POEM",
                         help="the poem to serve" + (", one port each" if many_poems else ""))
     return parser
@@ -145,8 +130,28 @@ def service_parser(prog, description, *, idle_help, epilog=None):
     return parser
 
 
-def listen(iface, port, backlog=128):
+def add_connection_limits(parser, *, many_clients=True):
+    """Add ``--backlog`` and, for a server that serves many clients at once,
+    ``--max-clients`` (:mod:`poetry_server.client_limit` says why and how)."""
+    parser.add_argument("--backlog", type=whole(1), default=socket.SOMAXCONN, metavar="N",
+                        help="connections the system keeps waiting, connected, until the "
+                             "server accepts them; past that it drops new ones (default: "
+                             "%(default)s, socket.SOMAXCONN; the system grants at most "
+                             "net.core.somaxconn)")
+    if many_clients:
+        parser.add_argument("--max-clients", type=whole(1), default=default_max_clients(),
+                            metavar="N",
+                            help="serve at most N clients at once, over every port; at the "
+                                 "limit the server stops accepting until one leaves, and "
+                                 "the next wait in the listen queue (default: %(default)s, "
+                                 "the smaller of 512 and half the descriptor limit)")
+
+
+def listen(iface, port, backlog=socket.SOMAXCONN):
     """Return a listening TCP socket bound to ``(iface, port)``.
+
+    ``backlog`` is how many connections the system completes and keeps for the server
+    while it is not accepting (chapter 8); the system caps it at ``net.core.somaxconn``.
 
     Raises:
         UsageError: when the port is taken or the interface is not one of ours.
@@ -176,7 +181,7 @@ def listen_all(options, poems):
     try:
         for offset in range(len(poems)):
             port = options.port + offset if options.port else 0
-            listeners.append(listen(options.iface, port))
+            listeners.append(listen(options.iface, port, options.backlog))
     except UsageError:
         for sock in listeners:
             sock.close()
@@ -223,18 +228,19 @@ def run_and_announce(reactor, *lines):
     reactor.run()
 
 
-def serve_on_reactor(argv, prog, description, serve, *, framed=False):
+def serve_on_reactor(argv, prog, description, serve):
     """The whole life of a server on the reactor, for chapters 8 and 9.
 
     Parse the command line (with ``--idle-timeout``), listen on each poem's port,
-    call ``serve(reactor, listener, poem, options)`` for each, and run the reactor,
+    call ``serve(reactor, listener, poem, options, limit)`` for each, with one
+    :class:`~poetry_server.client_limit.ClientLimit` for them all, and run the reactor,
     announcing each poem, until Ctrl-C or SIGTERM. Closing the reactor closes every
-    socket. ``framed`` says whether the server has ``--framed``.
+    socket.
 
     Returns:
         The exit status, 0, or 2 after a usage error.
     """
-    parser = make_parser(prog, description, framed=framed)
+    parser = make_parser(prog, description)
     parser.add_argument("--idle-timeout", type=seconds, default=60.0, metavar="SECONDS",
                         help="drop a client that takes no bytes for this long (default: 60)")
     try:
@@ -242,9 +248,10 @@ def serve_on_reactor(argv, prog, description, serve, *, framed=False):
         listeners = listen_all(options, poems)
     except UsageError as exc:
         return fail_usage(prog, exc)
+    limit = ClientLimit(options.max_clients)
     with Reactor() as reactor:
         for poem, listener in zip(poems, listeners):
-            serve(reactor, listener, poem, options)
+            serve(reactor, listener, poem, options, limit)
         run_and_announce(reactor, *map(serving, poems, listeners))
     return 0
 

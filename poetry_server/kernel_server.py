@@ -16,6 +16,10 @@ kernel reports it. Ctrl-C or SIGTERM cancels every task, so every ``with`` block
 its socket on the way out. ``--slow-task`` is a debug aid: the kernel reports a task
 step that keeps it from every other task for longer than that.
 
+There are at most ``--max-clients`` client tasks at once, over all the ports
+(:class:`ClientTasks`): at the limit the accepting tasks wait for one to end, and the
+next clients wait in the listen queue (``--backlog``).
+
 What it still lacks: a task does one thing at a time, and this one only sends. It
 notices that a client has gone only at its next send, and it must read what the
 client said before it closes (:func:`say_goodbye`), or the close would reset the
@@ -23,6 +27,7 @@ connection. Reading and writing at once takes two tasks, or the protocols of cha
 
     python -m poetry_server.kernel_server [--iface HOST] [--port PORT] [--delay SECONDS]
                                           [--num-bytes N] [--idle-timeout SECONDS]
+                                          [--backlog N] [--max-clients N]
                                           [--slow-task SECONDS] POEM ...
 """
 
@@ -33,8 +38,9 @@ from coro.kernel.loop import Kernel
 from coro.kernel.sockets import Socket
 from coro.kernel.task_group import TaskGroup
 from coro.kernel.timeouts import timeout_after
-from coro.kernel.traps import sleep, spawn
+from coro.kernel.traps import current_task, sleep, spawn, wait_any
 from poetry_server import cli
+from poetry_server.client_limit import default_max_clients
 
 #: Seconds to stop accepting after accept() fails, when out of descriptors, say.
 #: Trying again at once would spin, since the waiting connection is still waiting.
@@ -103,14 +109,22 @@ def say_goodbye(sock, idle_timeout):
     the system reset the connection, and a reset throws away whatever part of the poem
     the client has not read yet. So the server shuts its sending side, which the client
     reads as the end of the poem, then reads and drops what the client sent until the
-    client closes, or until it has been silent for ``idle_timeout`` seconds.
+    client closes.
+
+    The client has ``idle_timeout`` seconds in all for that, from the end of the poem,
+    however much it sends meanwhile: a timeout around each read would start again with
+    every byte, and a client that sent one a second would hold its connection for ever.
     """
     sock.shutdown(socket.SHUT_WR)
     try:
-        while (yield from timeout_after(idle_timeout, sock.recv(4096))):
-            pass
+        yield from timeout_after(idle_timeout, _read_until_closed(sock))
     except TimeoutError:
         pass  # it has the whole poem and keeps its end open: close ours all the same
+
+
+def _read_until_closed(sock):
+    while (yield from sock.recv(4096)):
+        pass
 
 
 def tell(address, what):
@@ -119,14 +133,56 @@ def tell(address, what):
     print(f"client {host}:{port} {what}", file=sys.stderr, flush=True)
 
 
-def serve(listener, poem, *, num_bytes, delay, idle_timeout):
-    """Accept clients for ever, and start a :func:`serve_client` task for each.
+class ClientTasks:
+    """The tasks of the clients being served, over every port, and at most how many.
 
-    The clients' tasks are not joined: one that fails is reported by the kernel, and
-    the others go on.
+    Invariant: ``tasks`` holds the task of every client started and not yet ended, and
+    no more than ``most`` of them; a task leaves it as the last thing it does.
     """
+
+    def __init__(self, most):
+        self.most = most
+        self.tasks = set()
+
+    def wait_for_room(self):
+        """Return once fewer than ``most`` clients are being served.
+
+        Until then the caller accepts nobody, so the next clients wait in the system's
+        listen queue, and waiting costs nothing: the task sleeps until one ends.
+        """
+        while len(self.tasks) >= self.most:
+            yield from wait_any(self.tasks)
+
+    def start(self, client):
+        """Start ``client`` (a generator) in a task of its own, counted until it ends.
+
+        Not joined: a task that fails is reported by the kernel, and the others go on.
+        """
+        counted = self._counted(client)
+        counted.__qualname__ = client.__qualname__  # the kernel names a task for it
+        self.tasks.add((yield from spawn(counted)))
+
+    def _counted(self, client):
+        task = yield from current_task()
+        try:
+            yield from client
+        finally:
+            self.tasks.discard(task)
+
+
+def serve(listener, poem, *, num_bytes, delay, idle_timeout, clients=None):
+    """Accept clients for ever, while there is room, and start a :func:`serve_client`
+    task for each.
+
+    Args:
+        clients: The :class:`ClientTasks` of the server, shared by its ports; by
+            default one of this port's own, of the default size.
+    """
+    if clients is None:
+        clients = ClientTasks(default_max_clients())
     with listener:
         while True:
+            yield from clients.wait_for_room()
             try:
                 sock, address = yield from listener.accept()
             except ConnectionAbortedError:
@@ -136,8 +192,8 @@ def serve(listener, poem, *, num_bytes, delay, idle_timeout):
                       file=sys.stderr, flush=True)
                 yield from sleep(ACCEPT_BACKOFF)
                 continue
-            yield from spawn(serve_client(sock, address, poem, num_bytes=num_bytes,
-                                          delay=delay, idle_timeout=idle_timeout))
+            yield from clients.start(serve_client(sock, address, poem, num_bytes=num_bytes,
+                                                  delay=delay, idle_timeout=idle_timeout))
 
 
 def serve_all(listeners, poems, options):
@@ -147,10 +203,11 @@ def serve_all(listeners, poems, options):
     SIGTERM by now: a signal sent as soon as the line is read stops the server cleanly.
     """
     group = TaskGroup()
+    clients = ClientTasks(options.max_clients)
     for listener, poem in zip(listeners, poems):
         yield from group.spawn(serve(listener, memoryview(poem.data),
                                      num_bytes=options.num_bytes, delay=options.delay,
-                                     idle_timeout=options.idle_timeout))
+                                     idle_timeout=options.idle_timeout, clients=clients))
         cli.announce(cli.serving(poem, listener.raw))
     yield from group.join()
 
@@ -178,7 +235,9 @@ def make_parser(prog):
     """The poetry servers' command line, with ``--idle-timeout`` and ``--slow-task``."""
     parser = cli.make_parser(prog, __doc__.split("\n\n")[0])
     parser.add_argument("--idle-timeout", type=cli.seconds, default=60.0, metavar="SECONDS",
-                        help="drop a client that takes no bytes for this long (default: 60)")
+                        help="drop a client that takes no bytes of its poem for this long, "
+                             "or that has not hung up this long after the end of its poem "
+                             "(default: 60)")
     parser.add_argument("--slow-task", type=cli.seconds, metavar="SECONDS",
                         help="debug: report on stderr each task step that keeps the "
                              "kernel for longer than this")

@@ -8,15 +8,24 @@ high-water mark the transport pauses the protocol (it is registered as the
 transport's *producer*). A client that stays paused for ``--idle-timeout`` seconds
 is dropped.
 
+The clients are accepted by chapter 8's :class:`~poetry_server.reactor_server.Acceptor`,
+which stops accepting at ``--max-clients``, and each gets a protocol on a transport
+(:func:`protocol_starter`). The factory counts the clients, as the protocols begin and
+end.
+
     python -m poetry_server.protocol_server [--iface HOST] [--port PORT] [--delay SECONDS]
-                                            [--num-bytes N] [--idle-timeout SECONDS] POEM ...
+                                            [--num-bytes N] [--idle-timeout SECONDS]
+                                            [--backlog N] [--max-clients N] POEM ...
 """
 
+import socket
 import sys
 
 from coro.reactor.protocol import ConnectionDone, Factory, Protocol
-from coro.reactor.tcp import Listener
+from coro.reactor.transport import Transport
 from poetry_server import cli
+from poetry_server.client_limit import ClientLimit, default_max_clients
+from poetry_server.reactor_server import Acceptor
 
 
 class PoetryServerProtocol(Protocol):
@@ -71,6 +80,7 @@ class PoetryServerProtocol(Protocol):
 
     def connection_lost(self, reason):
         self.set_timer(None)
+        self.factory.limit.release()
         if isinstance(reason, (ConnectionDone, ConnectionAbortedError)):
             return  # the end of the poem, or we dropped it (and said so)
         if isinstance(reason, (ConnectionResetError, BrokenPipeError)):
@@ -86,15 +96,20 @@ class PoetryServerProtocol(Protocol):
 
 
 class PoetryServerFactory(Factory):
-    """What every connection to one poem's port shares: the poem and the pacing."""
+    """What every connection to one poem's port shares: the poem, the pacing, and the
+    server's :class:`~poetry_server.client_limit.ClientLimit` (by default one of its
+    own, of the default size), in which each protocol holds a place from the moment it
+    is built until its connection is lost."""
 
-    def __init__(self, reactor, poem, *, num_bytes, delay, idle_timeout):
+    def __init__(self, reactor, poem, *, num_bytes, delay, idle_timeout, limit=None):
         super().__init__()
         self.reactor = reactor
         self.poem = poem
         self.num_bytes, self.delay, self.idle_timeout = num_bytes, delay, idle_timeout
+        self.limit = ClientLimit(default_max_clients()) if limit is None else limit
 
     def build_protocol(self, address):
+        self.limit.take()
         protocol = PoetryServerProtocol(address)
         protocol.factory = self
         return protocol
@@ -104,11 +119,29 @@ class PoetryServerFactory(Factory):
         print(f"client {host}:{port} {what}", file=sys.stderr, flush=True)
 
 
-def serve(reactor, listener, poem, options):
-    """Serve ``poem`` on ``listener``: a listener, and a factory that makes the protocols."""
-    Listener(reactor, listener, PoetryServerFactory(
-        reactor, poem.data, num_bytes=options.num_bytes, delay=options.delay,
-        idle_timeout=options.idle_timeout))
+def protocol_starter(reactor, factory):
+    """The ``start`` of an :class:`~poetry_server.reactor_server.Acceptor` that serves
+    each client as the runtime's :class:`~coro.reactor.tcp.Listener` would: with a
+    protocol from ``factory``, on a transport."""
+    def start(sock, address):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # chunks go at once
+            transport = Transport(reactor, sock, factory.build_protocol(address))
+        except BaseException:
+            sock.close()
+            raise
+        transport.start()
+
+    return start
+
+
+def serve(reactor, listener, poem, options, limit):
+    """Serve ``poem`` on ``listener``: an acceptor that stops at ``limit``, and a factory
+    that makes the protocols."""
+    factory = PoetryServerFactory(reactor, poem.data, num_bytes=options.num_bytes,
+                                  delay=options.delay, idle_timeout=options.idle_timeout,
+                                  limit=limit)
+    Acceptor(reactor, listener, protocol_starter(reactor, factory), limit)
 
 
 def main(argv=None, prog="python -m poetry_server.protocol_server"):

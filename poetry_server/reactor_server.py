@@ -15,18 +15,18 @@ any number of clients. A client that takes no bytes for ``--idle-timeout`` secon
 (it never reads, or it vanished without a word) is dropped; the others never notice.
 This is what ``python -m poetry_server`` runs.
 
-With ``--framed`` it sends framed slow poetry: the same chunks at the same pace, but
-of the poem as one netstring, ``<length>:<poem>,``, so that a client that gets fewer
-bytes than the length said knows the poem was cut short (chapter 13's proxy needs it).
+Any number, up to a limit: each client holds a descriptor, and a process has only so
+many. The server serves at most ``--max-clients`` at once, over all its ports; at the
+limit it stops accepting until one leaves, and the next clients wait, connected, in
+the system's listen queue, which holds ``--backlog`` of them.
 
     python -m poetry_server.reactor_server [--iface HOST] [--port PORT] [--delay SECONDS]
                                            [--num-bytes N] [--idle-timeout SECONDS]
-                                           [--framed] POEM ...
+                                           [--backlog N] [--max-clients N] POEM ...
 """
 
 import sys
 
-from coro import netstring
 from poetry_server import cli
 
 #: Seconds to stop accepting after accept() fails: out of descriptors, say. Trying
@@ -40,15 +40,18 @@ class PoemSender:
     A sender waits either for its timer (the chunk went out) or for the socket to
     become writable (part of the chunk is pending, and a stall timer runs), never
     both. Once the poem is sent or the client is gone, the socket is closed and
-    nothing of the sender is left in the reactor.
+    nothing of the sender is left in the reactor; then ``on_close()``, if given, is
+    called, once.
     """
 
-    def __init__(self, reactor, sock, address, poem, *, num_bytes, delay, idle_timeout):
+    def __init__(self, reactor, sock, address, poem, *, num_bytes, delay, idle_timeout,
+                 on_close=None):
         self.reactor = reactor
         self.sock = sock
         self.address = address
         self.poem = memoryview(poem)
         self.num_bytes, self.delay, self.idle_timeout = num_bytes, delay, idle_timeout
+        self.on_close = on_close
         self.offset = 0  # poem bytes the socket has taken
         self.pending = None  # the part of the current chunk the socket has not taken
         self.timer = None  # the next chunk's timer, or the stall timer while waiting for room
@@ -131,31 +134,44 @@ class PoemSender:
         if problem:
             host, port = self.address[:2]
             print(f"client {host}:{port} {problem}", file=sys.stderr, flush=True)
+        if self.on_close is not None:
+            self.on_close()
 
 
 class Acceptor:
-    """Accepts the clients of one poem's port and starts a :class:`PoemSender` for each."""
+    """Accepts the clients of one port, while the server's limit has room, and hands
+    each to ``start(sock, address)``.
+
+    Invariant: the listening socket is watched exactly while ``accepting`` is true,
+    which is while the acceptor is open, the :class:`~poetry_server.client_limit.ClientLimit`
+    has room, and no backoff runs after a failed ``accept()``. While it is not watched,
+    new clients wait in the system's listen queue, and cost the server nothing.
+
+    Args:
+        start: Starts serving one accepted client; whatever serves it takes a place in
+            ``limit`` and gives it back when the client has gone.
+        limit: The server's limit, shared by its acceptors; at the limit it pauses them.
+    """
 
     #: Clients accepted in one go, before other events get their turn.
     accepts_per_tick = 64
 
-    def __init__(self, reactor, listener, poem, **sending):
+    def __init__(self, reactor, listener, start, limit):
         self.reactor = reactor
         self.listener = listener
-        self.poem = poem
-        self.sending = sending
+        self.start = start
+        self.limit = limit
+        self.accepting = False
         self.backoff = None
         listener.setblocking(False)
-        reactor.add_reader(listener, self.on_readable)
         reactor.own(self, self.close)
-
-    def restart_stall_clock(self):
-        """Drop the client if it takes nothing for ``idle_timeout`` seconds from now."""
-        self.timer.cancel()  # the chunk's timer, already fired, or the last stall timer
-        self.timer = self.reactor.call_later(self.idle_timeout, self.on_stalled)
+        limit.add_acceptor(self)
+        self.resume()
 
     def on_readable(self):
         for _ in range(self.accepts_per_tick):
+            if not self.accepting:
+                return  # the last client filled the limit
             try:
                 sock, address = self.listener.accept()
             except BlockingIOError:
@@ -165,37 +181,58 @@ class Acceptor:
             except OSError as exc:
                 print(f"accept: {exc.strerror}; retrying in {ACCEPT_BACKOFF}s",
                       file=sys.stderr, flush=True)
-                self.reactor.remove_reader(self.listener)
-                self.backoff = self.reactor.call_later(ACCEPT_BACKOFF, self.resume)
+                self.pause()
+                self.backoff = self.reactor.call_later(ACCEPT_BACKOFF, self.end_backoff)
                 return
-            PoemSender(self.reactor, sock, address, self.poem, **self.sending).start()
+            self.start(sock, address)
+
+    def pause(self):
+        """Stop accepting: the limit is full, or ``accept()`` failed."""
+        if self.accepting:
+            self.accepting = False
+            self.reactor.remove_reader(self.listener)
 
     def resume(self):
+        """Accept again, unless the limit is still full, a backoff runs, or it is closed."""
+        if (not self.accepting and self.backoff is None and not self.limit.full
+                and self.listener.fileno() != -1):
+            self.accepting = True
+            self.reactor.add_reader(self.listener, self.on_readable)
+
+    def end_backoff(self):
         self.backoff = None
-        self.reactor.add_reader(self.listener, self.on_readable)
+        self.resume()
 
     def close(self):
         """Stop accepting; the clients already accepted are the senders' to close."""
         if self.backoff is not None:
             self.backoff.cancel()
-        self.reactor.remove_reader(self.listener)
+        self.pause()
+        self.limit.remove_acceptor(self)
         self.listener.close()
 
 
-def serve(reactor, listener, poem, options):
-    """Serve ``poem`` on ``listener``: accept clients and start a sender for each.
+def poem_sender(reactor, poem, limit, **sending):
+    """The ``start`` of an :class:`Acceptor` that sends ``poem`` to each client with a
+    :class:`PoemSender`, which holds a place in ``limit`` until it closes."""
+    def start(sock, address):
+        limit.take()
+        PoemSender(reactor, sock, address, poem, on_close=limit.release, **sending).start()
 
-    With ``--framed``, what each sender sends is the poem as one netstring, encoded
-    once here: every sender sends from that one object, as it would the poem.
-    """
-    data = netstring.encode(poem.data) if options.framed else poem.data
-    Acceptor(reactor, listener, data, num_bytes=options.num_bytes,
-             delay=options.delay, idle_timeout=options.idle_timeout)
+    return start
+
+
+def serve(reactor, listener, poem, options, limit):
+    """Serve ``poem`` on ``listener``: accept clients while ``limit`` has room, and start
+    a sender for each."""
+    start = poem_sender(reactor, poem.data, limit, num_bytes=options.num_bytes,
+                        delay=options.delay, idle_timeout=options.idle_timeout)
+    Acceptor(reactor, listener, start, limit)
 
 
 def main(argv=None, prog="python -m poetry_server.reactor_server"):
     """Run the server until Ctrl-C or SIGTERM; return the exit status."""
-    return cli.serve_on_reactor(argv, prog, __doc__.split("\n\n")[0], serve, framed=True)
+    return cli.serve_on_reactor(argv, prog, __doc__.split("\n\n")[0], serve)
 
 
 if __name__ == "__main__":

@@ -11,19 +11,28 @@ netstring and half-closes:
 - ``error.<what was wrong>``: an unknown transform (the message lists the known ones), a
   request that is not a netstring or is longer than ``--max-length`` (refused as soon as
   its length says so, before the poem arrives), a poem that is not UTF-8, a transform that
-  raised, a request cut short or left unfinished for ``--idle-timeout`` seconds.
+  raised, a request cut short, or one not whole ``--idle-timeout`` seconds after the
+  client connected.
 
 An error is always a reply, never a silent close. There is one request per connection: so
 ``printf '17:upper.Li Bai, 701,' | nc 127.0.0.1 PORT`` prints the reply and ends. What a
 client sends after its request is read and dropped until it closes, or until
-``--idle-timeout`` seconds have passed: closing a socket that still has unread bytes makes
-the kernel reset the connection, and a reset can destroy the reply before the client reads it.
+``--idle-timeout`` seconds have passed since the reply: closing a socket that still has
+unread bytes makes the kernel reset the connection, and a reset can destroy the reply
+before the client reads it.
+
+Both time limits run from the start of what the client has to do, and no byte it sends
+restarts them: a client that sent one byte a second would otherwise hold its connection,
+and a descriptor, for ever. At most ``--max-clients`` clients are served at once; at the
+limit the server stops accepting until one has gone, and the next wait in the listen queue
+(``--backlog``).
 
 What it still lacks: a transform runs inside the reactor's loop, so a slow one would hold
 up every other client; and the same poem is transformed again for every client that asks.
 
     python -m poetry_server.transform_server [--iface HOST] [--port PORT]
-                                             [--idle-timeout SECONDS] [--max-length BYTES]
+                                             [--idle-timeout SECONDS] [--backlog N]
+                                             [--max-clients N] [--max-length BYTES]
 """
 
 import sys
@@ -31,8 +40,10 @@ import sys
 from coro.netstring import DEFAULT_MAX_LENGTH, NetstringDecoder, NetstringError, encode
 from coro.reactor.loop import Reactor
 from coro.reactor.protocol import ConnectionDone, Factory, Protocol
-from coro.reactor.tcp import Listener
 from poetry_server import cli
+from poetry_server.client_limit import ClientLimit, default_max_clients
+from poetry_server.protocol_server import protocol_starter
+from poetry_server.reactor_server import Acceptor
 from poetry_server.transform import TRANSFORMS, NotText
 
 
@@ -80,8 +91,9 @@ class TransformProtocol(Protocol):
     """Reads one request, writes one reply, then waits for the client to close.
 
     The decoder holds at most ``max_length`` bytes of the request, and is dropped once the
-    reply is written. One timer runs at a time: before the reply it answers a client that
-    has gone quiet; after the reply it drops a client that never closes.
+    reply is written. One timer runs at a time, set once per phase and never restarted by
+    what the client sends: from the connection, it answers a request not whole in time;
+    from the reply, it drops a client that has not closed in time.
     """
 
     def __init__(self, address):
@@ -93,12 +105,11 @@ class TransformProtocol(Protocol):
     def connection_made(self, transport):
         super().connection_made(transport)
         self.decoder = NetstringDecoder(self.factory.max_length)
-        self.restart_timer()
+        self.start_timer()
 
     def data_received(self, data):
         if self.answered:
             return  # read and dropped: the client had its one reply
-        self.restart_timer()
         try:
             requests = self.decoder.feed(data)
         except NetstringError as exc:
@@ -140,14 +151,14 @@ class TransformProtocol(Protocol):
         self.decoder = None  # what it held of a request is not needed any more
         self.transport.write(encode(message))
         self.transport.write_eof()
-        self.restart_timer()
+        self.start_timer()
 
     def time_out(self):
         self.timer = None
         if not self.answered:
             got = self.decoder.buffered
-            self.reply(error(f"nothing for {self.factory.idle_timeout:g}s after {got} bytes "
-                             f"of a request" if got else
+            self.reply(error(f"no whole request within {self.factory.idle_timeout:g}s of "
+                             f"connecting ({got} bytes of it came)" if got else
                              f"no request within {self.factory.idle_timeout:g}s"))
             return
         self.factory.tell(self.client, f"did not close within {self.factory.idle_timeout:g}s "
@@ -159,11 +170,12 @@ class TransformProtocol(Protocol):
             self.timer.cancel()
             self.timer = None
         self.factory.connections -= 1
+        self.factory.limit.release()
         if not self.answered:
             self.factory.tell(self.client, f"left before its reply ({_reason(reason)})")
 
-    def restart_timer(self):
-        """Give the client ``idle_timeout`` seconds from now."""
+    def start_timer(self):
+        """Give the client ``idle_timeout`` seconds from now, for all it has to do next."""
         if self.timer is not None:
             self.timer.cancel()
         self.timer = self.factory.reactor.call_later(self.factory.idle_timeout, self.time_out)
@@ -189,21 +201,26 @@ class TransformServerFactory(Factory):
         reactor: The reactor the timers run on.
         transforms: ``{name: function}``; by default (None) the fixed table,
             :data:`~poetry_server.transform.TRANSFORMS`. A test may pass its own.
-        idle_timeout: Seconds a client may stay silent (and may take to close after
-            its reply).
+        idle_timeout: Seconds a client has from connecting to send its whole request,
+            and from the reply to close.
         max_length: The longest request payload accepted, in bytes.
+        limit: The server's :class:`~poetry_server.client_limit.ClientLimit`, in which
+            each client holds a place until its connection is lost; by default one of
+            its own, of the default size.
     """
 
     def __init__(self, reactor, transforms=None, *, idle_timeout=60.0,
-                 max_length=DEFAULT_MAX_LENGTH):
+                 max_length=DEFAULT_MAX_LENGTH, limit=None):
         super().__init__()
         self.reactor = reactor
         self.transforms = TRANSFORMS if transforms is None else transforms
         self.idle_timeout = idle_timeout
         self.max_length = max_length
+        self.limit = ClientLimit(default_max_clients()) if limit is None else limit
         self.connections = 0
 
     def build_protocol(self, address):
+        self.limit.take()
         protocol = TransformProtocol(address)
         protocol.factory = self
         self.connections += 1
@@ -218,7 +235,11 @@ def make_parser(prog):
     """The server's argument parser."""
     parser = cli.service_parser(
         prog, __doc__.split("\n\n")[0], epilog=f"Transforms: {', '.join(TRANSFORMS)}.",
-        idle_help="answer (or drop) a client silent for this long (default: 60)")
+        idle_help="a client has this long from connecting to send its whole request (or "
+                  "it is answered with an error), and this long from the reply to close "
+                  "(or it is dropped); the bytes it sends meanwhile do not restart it "
+                  "(default: 60)")
+    cli.add_connection_limits(parser)
     parser.add_argument("--max-length", type=cli.whole(0, 1 << 30), default=DEFAULT_MAX_LENGTH,
                         metavar="BYTES", help="the longest request accepted "
                                               f"(default: {DEFAULT_MAX_LENGTH})")
@@ -229,12 +250,14 @@ def main(argv=None, prog="python -m poetry_server.transform_server"):
     """Run the server until Ctrl-C or SIGTERM; return the exit status."""
     try:
         options = make_parser(prog).parse_args(argv)
-        sock = cli.listen(options.iface, options.port)
+        sock = cli.listen(options.iface, options.port, options.backlog)
     except cli.UsageError as exc:
         return cli.fail_usage(prog, exc)
+    limit = ClientLimit(options.max_clients)
     with Reactor() as reactor:
-        Listener(reactor, sock, TransformServerFactory(
-            reactor, idle_timeout=options.idle_timeout, max_length=options.max_length))
+        factory = TransformServerFactory(reactor, idle_timeout=options.idle_timeout,
+                                         max_length=options.max_length, limit=limit)
+        Acceptor(reactor, sock, protocol_starter(reactor, factory), limit)
         host, port = sock.getsockname()[:2]
         line = f"Serving transforms {', '.join(TRANSFORMS)} on {host}:{port}"
         cli.run_and_announce(reactor, line)

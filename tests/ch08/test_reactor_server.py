@@ -7,6 +7,7 @@ import pytest
 from coro.io.clock import FakeClock
 from coro.reactor.loop import Reactor
 from poetry_server import reactor_server
+from poetry_server.client_limit import ClientLimit
 from tests.support import (assert_one_line_usage_error,
                            check_500_clients_get_every_byte_while_bad_clients_misbehave,
                            out_of_descriptors, reset, run_module)
@@ -115,8 +116,9 @@ def test_out_of_descriptors_the_server_backs_off_then_serves(capsys):
     clock = FakeClock()
     with Reactor(clock=clock) as reactor:
         listener = socket.create_server(("127.0.0.1", 0))
-        reactor_server.Acceptor(reactor, listener, b"a poem", num_bytes=100, delay=1.0,
-                                idle_timeout=60.0)
+        limit = ClientLimit(10)
+        reactor_server.Acceptor(reactor, listener, reactor_server.poem_sender(
+            reactor, b"a poem", limit, num_bytes=100, delay=1.0, idle_timeout=60.0), limit)
         with socket.create_connection(listener.getsockname()) as client:
             with out_of_descriptors():
                 reactor.run_once(0)  # accept() fails with EMFILE

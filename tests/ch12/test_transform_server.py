@@ -292,14 +292,6 @@ def test_a_silent_client_is_answered_after_the_idle_timeout(memory_server):
     assert transport.eof_written
 
 
-def test_each_byte_restarts_the_idle_timeout(memory_server):
-    transport, after = memory_server
-    for byte in b"10:upp":
-        assert after(4.0) == b""
-        transport.receive(bytes([byte]))
-    assert after(5.0) == encode(b"error.nothing for 5s after 6 bytes of a request")
-
-
 def test_a_client_that_never_closes_after_its_reply_is_dropped(memory_server, capsys):
     transport, after = memory_server
     transport.receive(request("upper", b"a"))
