@@ -1,7 +1,8 @@
 """The command line every poetry server shares.
 
     python -m poetry_server [--iface HOST] [--port PORT] [--delay SECONDS]
-                            [--num-bytes N] [--backlog N] [--max-clients N] POEM ...
+                            [--num-bytes N] [--framed] [--backlog N]
+                            [--max-clients N] POEM ...
 
 Each POEM is served on its own port: PORT, PORT+1, ... (or any free port when PORT
 is 0). Every mistake a user can make here ends in one line on stderr and exit
@@ -70,11 +71,21 @@ def whole(low, high=None):
     return convert
 
 
-def make_parser(prog, description, *, many_poems=True, many_clients=True):
+class _PlainOnly(argparse.Action):
+    """``--framed`` given to a server that sends plain slow poetry only."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        raise argparse.ArgumentError(self, f"{parser.prog} sends plain slow poetry only; "
+                                           "python -m poetry_server can send it framed")
+
+
+def make_parser(prog, description, *, many_poems=True, framed=False, many_clients=True):
     """The server's argument parser; ``--help`` lists the catalogue.
 
-    With ``many_clients``, the server serves many clients at once, and has
-    ``--max-clients`` (:func:`add_connection_limits`).
+    With ``framed``, the server has ``--framed`` (framed slow poetry); without it,
+    ``--framed`` is a usage error that says which server has it. With ``many_clients``,
+    the server serves many clients at once, and has ``--max-clients``
+    (:func:`add_connection_limits`).
     """
     names = ", ".join(catalogue())
     parser = _Parser(
@@ -91,6 +102,15 @@ def make_parser(prog, description, *, many_poems=True, many_clients=True):
                         help="seconds between two chunks (default: 0.7)")
     parser.add_argument("--num-bytes", type=whole(1), default=10, metavar="N",
                         help="bytes in each chunk (default: 10)")
+    if framed:
+        parser.add_argument("--framed", action="store_true",
+                            help="send each poem as one netstring, LENGTH:POEM, (length "
+                                 "first), so that a client can tell a poem cut short (the "
+                                 "proxy needs it); "
+                                 "default: plain, the end of the connection ends the poem")
+    else:
+        parser.add_argument("--framed", action=_PlainOnly, nargs=0, help=argparse.SUPPRESS,
+                            default=argparse.SUPPRESS)
     add_connection_limits(parser, many_clients=many_clients)
     parser.add_argument("poems", nargs="+" if many_poems else 1, metavar="POEM",
                         help="the poem to serve" + (", one port each" if many_poems else ""))
@@ -228,19 +248,19 @@ def run_and_announce(reactor, *lines):
     reactor.run()
 
 
-def serve_on_reactor(argv, prog, description, serve):
+def serve_on_reactor(argv, prog, description, serve, *, framed=False):
     """The whole life of a server on the reactor, for chapters 8 and 9.
 
     Parse the command line (with ``--idle-timeout``), listen on each poem's port,
     call ``serve(reactor, listener, poem, options, limit)`` for each, with one
     :class:`~poetry_server.client_limit.ClientLimit` for them all, and run the reactor,
     announcing each poem, until Ctrl-C or SIGTERM. Closing the reactor closes every
-    socket.
+    socket. ``framed`` says whether the server has ``--framed``.
 
     Returns:
         The exit status, 0, or 2 after a usage error.
     """
-    parser = make_parser(prog, description)
+    parser = make_parser(prog, description, framed=framed)
     parser.add_argument("--idle-timeout", type=seconds, default=60.0, metavar="SECONDS",
                         help="drop a client that takes no bytes for this long (default: 60)")
     try:

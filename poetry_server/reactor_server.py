@@ -20,13 +20,19 @@ many. The server serves at most ``--max-clients`` at once, over all its ports; a
 limit it stops accepting until one leaves, and the next clients wait, connected, in
 the system's listen queue, which holds ``--backlog`` of them.
 
+With ``--framed`` it sends framed slow poetry: the same chunks at the same pace, but
+of the poem as one netstring, ``<length>:<poem>,``, so that a client that gets fewer
+bytes than the length said knows the poem was cut short (chapter 13's proxy needs it).
+
     python -m poetry_server.reactor_server [--iface HOST] [--port PORT] [--delay SECONDS]
                                            [--num-bytes N] [--idle-timeout SECONDS]
-                                           [--backlog N] [--max-clients N] POEM ...
+                                           [--framed] [--backlog N] [--max-clients N]
+                                           POEM ...
 """
 
 import sys
 
+from coro import netstring
 from poetry_server import cli
 
 #: Seconds to stop accepting after accept() fails: out of descriptors, say. Trying
@@ -224,15 +230,20 @@ def poem_sender(reactor, poem, limit, **sending):
 
 def serve(reactor, listener, poem, options, limit):
     """Serve ``poem`` on ``listener``: accept clients while ``limit`` has room, and start
-    a sender for each."""
-    start = poem_sender(reactor, poem.data, limit, num_bytes=options.num_bytes,
+    a sender for each.
+
+    With ``--framed``, what each sender sends is the poem as one netstring, encoded
+    once here: every sender sends from that one object, as it would the poem.
+    """
+    data = netstring.encode(poem.data) if options.framed else poem.data
+    start = poem_sender(reactor, data, limit, num_bytes=options.num_bytes,
                         delay=options.delay, idle_timeout=options.idle_timeout)
     Acceptor(reactor, listener, start, limit)
 
 
 def main(argv=None, prog="python -m poetry_server.reactor_server"):
     """Run the server until Ctrl-C or SIGTERM; return the exit status."""
-    return cli.serve_on_reactor(argv, prog, __doc__.split("\n\n")[0], serve)
+    return cli.serve_on_reactor(argv, prog, __doc__.split("\n\n")[0], serve, framed=True)
 
 
 if __name__ == "__main__":
