@@ -86,11 +86,11 @@ CHAPTERS = (
     )),
     Chapter(15, "Inline callbacks, and await on Deferreds", (
         Stage("client", "python -m coro.inline_client --transform-server [HOST:]PORT "
-                        "[--transform NAME] [--async] [HOST:]PORT ..."),
+                        "[--transform NAME] [--async] [--deadline SECONDS] [HOST:]PORT ..."),
     )),
     Chapter(16, "A kernel of coroutines", (
         Stage("client", "python -m coro.kernel_client [--backend select|poll|epoll] "
-                        "[HOST:]PORT ..."),
+                        "[--deadline SECONDS] [HOST:]PORT ..."),
         Stage("server", "python -m poetry_server.kernel_server [--idle-timeout SECONDS] "
                         "[--slow-task SECONDS] POEM ..."),
     )),

@@ -17,8 +17,8 @@ only in how they wait:
   traceback.
 
 ``--timeout`` gives up on a server that goes quiet, not on one that trickles. The
-stages from chapter 13 on add ``DEADLINE_OPTION``, a limit for the whole run: each
-task still running when it passes fails with ``DeadlinePassed``.
+stages from chapter 13 on add :data:`DEADLINE_OPTION`, a limit for the whole run: each
+task still running when it passes fails with :exc:`DeadlinePassed`.
 """
 
 import argparse
