@@ -85,7 +85,7 @@ def make_parser(prog, description, *, many_poems=True, framed=False, many_client
     With ``framed``, the server has ``--framed`` (framed slow poetry); without it,
     ``--framed`` is a usage error that says which server has it. With ``many_clients``,
     the server serves many clients at once, and has ``--max-clients``
-    (:func:`add_connection_limits`).
+    (``add_connection_limits``).
     """
     names = ", ".join(catalogue())
     parser = _Parser(
@@ -152,7 +152,7 @@ def service_parser(prog, description, *, idle_help, epilog=None):
 
 def add_connection_limits(parser, *, many_clients=True):
     """Add ``--backlog`` and, for a server that serves many clients at once,
-    ``--max-clients`` (:mod:`poetry_server.client_limit` says why and how)."""
+    ``--max-clients`` (``poetry_server.client_limit`` says why and how)."""
     parser.add_argument("--backlog", type=whole(1), default=socket.SOMAXCONN, metavar="N",
                         help="connections the system keeps waiting, connected, until the "
                              "server accepts them; past that it drops new ones (default: "
@@ -253,7 +253,7 @@ def serve_on_reactor(argv, prog, description, serve, *, framed=False):
 
     Parse the command line (with ``--idle-timeout``), listen on each poem's port,
     call ``serve(reactor, listener, poem, options, limit)`` for each, with one
-    :class:`~poetry_server.client_limit.ClientLimit` for them all, and run the reactor,
+    ``poetry_server.client_limit.ClientLimit`` for them all, and run the reactor,
     announcing each poem, until Ctrl-C or SIGTERM. Closing the reactor closes every
     socket. ``framed`` says whether the server has ``--framed``.
 

@@ -17,7 +17,7 @@ its socket on the way out. ``--slow-task`` is a debug aid: the kernel reports a 
 step that keeps it from every other task for longer than that.
 
 There are at most ``--max-clients`` client tasks at once, over all the ports
-(:class:`ClientTasks`): at the limit the accepting tasks wait for one to end, and the
+(``ClientTasks``): at the limit the accepting tasks wait for one to end, and the
 next clients wait in the listen queue (``--backlog``).
 
 What it still lacks: a task does one thing at a time, and this one only sends. It
@@ -175,7 +175,7 @@ def serve(listener, poem, *, num_bytes, delay, idle_timeout, clients=None):
     task for each.
 
     Args:
-        clients: The :class:`ClientTasks` of the server, shared by its ports; by
+        clients: The ``ClientTasks`` of the server, shared by its ports; by
             default one of this port's own, of the default size.
     """
     if clients is None:

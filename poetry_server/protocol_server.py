@@ -10,7 +10,7 @@ is dropped.
 
 The clients are accepted by chapter 8's :class:`~poetry_server.reactor_server.Acceptor`,
 which stops accepting at ``--max-clients``, and each gets a protocol on a transport
-(:func:`protocol_starter`). The factory counts the clients, as the protocols begin and
+(``protocol_starter``). The factory counts the clients, as the protocols begin and
 end.
 
     python -m poetry_server.protocol_server [--iface HOST] [--port PORT] [--delay SECONDS]
@@ -97,7 +97,7 @@ class PoetryServerProtocol(Protocol):
 
 class PoetryServerFactory(Factory):
     """What every connection to one poem's port shares: the poem, the pacing, and the
-    server's :class:`~poetry_server.client_limit.ClientLimit` (by default one of its
+    server's ``ClientLimit`` (``poetry_server.client_limit``; by default one of its
     own, of the default size), in which each protocol holds a place from the moment it
     is built until its connection is lost."""
 

@@ -149,9 +149,9 @@ class Acceptor:
     each to ``start(sock, address)``.
 
     Invariant: the listening socket is watched exactly while ``accepting`` is true,
-    which is while the acceptor is open, the :class:`~poetry_server.client_limit.ClientLimit`
-    has room, and no backoff runs after a failed ``accept()``. While it is not watched,
-    new clients wait in the system's listen queue, and cost the server nothing.
+    which is while the acceptor is open, the server's ``ClientLimit`` has room, and no
+    backoff runs after a failed ``accept()``. While it is not watched, new clients wait
+    in the system's listen queue, and cost the server nothing.
 
     Args:
         start: Starts serving one accepted client; whatever serves it takes a place in

@@ -204,7 +204,7 @@ class TransformServerFactory(Factory):
         idle_timeout: Seconds a client has from connecting to send its whole request,
             and from the reply to close.
         max_length: The longest request payload accepted, in bytes.
-        limit: The server's :class:`~poetry_server.client_limit.ClientLimit`, in which
+        limit: The server's ``ClientLimit`` (``poetry_server.client_limit``), in which
             each client holds a place until its connection is lost; by default one of
             its own, of the default size.
     """
