@@ -39,8 +39,8 @@ class Transport:
 
     Invariants: the socket is watched for writing exactly while the out-buffer is not
     empty. The out-buffer is a queue of chunks, each a memoryview of a ``bytes`` object
-    kept by reference or a ``bytearray`` of copied small writes; ``_sent`` bytes of the
-    first chunk have gone out, and ``_buffered`` counts the rest of them all.
+    kept by reference or a ``bytearray`` of copied writes (small or mutable ones);
+    ``_sent`` bytes of the first chunk have gone out, and ``_buffered`` counts the rest.
     ``connection_lost`` is called exactly once, after everything else, and the
     socket is closed by then. The registered producer is paused while the buffer is
     above ``high_water``, until it drains below ``low_water``; once the protocol has
