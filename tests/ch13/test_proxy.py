@@ -221,7 +221,8 @@ def test_a_download_every_client_gave_up_on_goes_on_and_fills_the_cache(
     assert len(upstream.connections) == 1
     settle(reactor)
     host, port = upstream.address
-    assert capsys.readouterr().err.splitlines()[-1] == f"cached {len(poem)} bytes from {host}:{port}"
+    assert capsys.readouterr().err.splitlines()[-1] == \
+        f"cached {len(poem)} bytes from {host}:{port}"
 
 
 @pytest.mark.parametrize("sent, why", [
