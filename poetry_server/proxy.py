@@ -26,139 +26,36 @@ Its limits, each in ``--help`` with its default:
 - ``--max-poem-bytes`` (16 MiB): a longer poem fails the fetch, refused on its length
   before any of it is held; the cache holds one poem, so no more than that;
 - ``--idle-timeout`` (60 s): an upstream server that sends nothing, or a client that
-  takes nothing, for that long is given up on.
+  takes nothing, for that long is given up on;
+- ``--max-clients`` (512, or half the descriptor limit if fewer): at the limit the proxy
+  stops accepting until a client leaves, and the next wait in the listen queue
+  (``--backlog``, ``socket.SOMAXCONN``).
 
 Every client is sent the one cached poem: the transport keeps a reference to it, not
 a copy, however slowly the client reads. What it still lacks: the cache never
 expires, and it holds one poem, of one server.
 
     python -m poetry_server.proxy [--iface HOST] [--port PORT] [--idle-timeout SECONDS]
-                                  [--max-poem-bytes N] [HOST:]PORT
+                                  [--max-poem-bytes N] [--max-clients N] [--backlog N]
+                                  [HOST:]PORT
 """
 
-import errno
 import sys
 
 from coro.cli import describe, parse_address
 from coro.deferred.deferred import CancelledError, Deferred, maybe_deferred, succeed
-from coro.deferred_client import DeferredClientFactory
-from coro.netstring import NetstringDecoder, NetstringError
-from coro.reactor import tcp
 from coro.reactor.loop import Reactor
-from coro.reactor.protocol import ConnectionDone, Factory, Protocol
+from coro.reactor.protocol import Factory, Protocol
 from coro.reactor.tcp import Listener
 from poetry_server import cli
+from poetry_server.client_limit import ClientLimit, default_max_clients
+from poetry_server.framed import BadPoem, get_framed_poem
 
 #: The longest poem the proxy takes from upstream, unless ``--max-poem-bytes`` says.
 DEFAULT_MAX_POEM_BYTES = 16 * 1024 * 1024
 
 #: Bytes of the poem per write to a client (see :meth:`PoemProxyProtocol.send_more`).
 PIECE = 64 * 1024
-
-
-class BadPoem(Exception):
-    """What the upstream server sent is not a poem that can be shown to be whole."""
-
-
-class FramedPoemProtocol(Protocol):
-    """Receives one framed poem: a netstring, whose length, bounded before any of the
-    poem is held, says when the poem is whole.
-
-    ``outcome`` is None until the poem, or the reason there is none, is known; the
-    factory hears it exactly once, when the connection is lost.
-    """
-
-    def __init__(self):
-        self.decoder = None
-        self.outcome = None
-        self.timer = None
-
-    def connection_made(self, transport):
-        super().connection_made(transport)
-        self.decoder = NetstringDecoder(max_length=self.factory.max_bytes)
-        self.restart_timer()
-
-    def data_received(self, data):
-        if self.outcome is not None:
-            return  # decided already; the connection is closing
-        self.restart_timer()
-        try:
-            poems = self.decoder.feed(data)
-        except NetstringError as exc:
-            self.finish(self.refused(exc))
-            return
-        if poems:  # whole, if nothing came after it
-            self.finish(poems[0] if len(poems) == 1 and not self.decoder.buffered else
-                        BadPoem(f"refused what {self.factory.where} sent: more after the poem"))
-
-    def refused(self, exc):
-        """Why bytes the decoder refused fail the fetch, and a hint if it was the first."""
-        if not exc.messages and not self.decoder.buffered:
-            return BadPoem(f"{self.factory.where} sent no framed poem ({exc}): the upstream "
-                           f"must be a slow poetry server run with --framed")
-        return BadPoem(f"refused what {self.factory.where} sent: {exc}")
-
-    def finish(self, outcome):
-        """Decide how the fetch ends, and stop reading: the poem is whole, or refused."""
-        self.outcome = outcome
-        self.timer.cancel()
-        if isinstance(outcome, BaseException):
-            self.transport.abort_connection()
-        else:
-            self.transport.lose_connection()
-
-    def connection_lost(self, reason):
-        self.timer.cancel()
-        if self.outcome is None and isinstance(reason, ConnectionDone):
-            self.outcome = self.cut_short()  # a clean end, but before the poem's end
-        elif self.outcome is None:
-            self.outcome = reason
-        self.factory.fire(self.outcome)
-
-    def cut_short(self):
-        """Why a connection that closed cleanly before the end of the poem failed."""
-        got = self.decoder.buffered
-        if not got:
-            return BadPoem(f"{self.factory.where} closed the connection without sending "
-                           f"a poem")
-        return BadPoem(f"the poem was cut short: {self.factory.where} closed the connection "
-                       f"after {got} bytes of it, before the end its length announced")
-
-    def restart_timer(self):
-        """Give up if the server sends nothing for ``timeout`` seconds from now."""
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = self.factory.reactor.call_later(self.factory.timeout, self.time_out)
-
-    def time_out(self):
-        self.finish(TimeoutError(errno.ETIMEDOUT, "timed out"))
-
-
-class FramedPoemFactory(DeferredClientFactory):
-    """Makes the protocol of one upstream download; ``deferred`` fires with the poem."""
-
-    protocol = FramedPoemProtocol
-
-    def __init__(self, reactor, address, *, timeout, max_bytes):
-        super().__init__()
-        self.reactor = reactor
-        self.where = f"{address[0]}:{address[1]}"
-        self.timeout = timeout
-        self.max_bytes = max_bytes
-
-
-def get_framed_poem(reactor, host, port, *, timeout, max_bytes):
-    """Download the framed poem at ``host:port``: chapter 11's ``get_poetry``, but the
-    poem must come as one netstring of at most ``max_bytes`` bytes.
-
-    Returns:
-        A Deferred that fires with the poem's bytes, or fails with the reason: a
-        :exc:`BadPoem` (cut short, not framed, too long), a refused or reset
-        connection, :exc:`TimeoutError`. Cancelling it closes the connection.
-    """
-    factory = FramedPoemFactory(reactor, (host, port), timeout=timeout, max_bytes=max_bytes)
-    factory.connector = tcp.connect(reactor, host, port, factory, timeout=timeout)
-    return factory.deferred
 
 
 class PoemCache:
@@ -260,6 +157,7 @@ class PoemProxyProtocol(Protocol):
 
     def connection_lost(self, reason):
         self.set_timer(None)
+        self.factory.limit.release()
         if self.waiting is not None:
             waiting, self.waiting = self.waiting, None
             waiting.cancel()
@@ -306,18 +204,23 @@ class PoemProxyFactory(Factory):
             client that takes nothing, for this many seconds.
         max_poem_bytes: Fail a fetch whose poem is longer than this; the cache, which
             holds one poem, holds no more.
+        limit: The proxy's ``ClientLimit`` (``poetry_server.client_limit``): each
+            client takes a place as its protocol is made and gives it back when its
+            connection is lost.
     """
 
     def __init__(self, reactor, upstream, *, idle_timeout,
-                 max_poem_bytes=DEFAULT_MAX_POEM_BYTES):
+                 max_poem_bytes=DEFAULT_MAX_POEM_BYTES, limit=None):
         super().__init__()
         self.reactor = reactor
         self.upstream = upstream
         self.idle_timeout = idle_timeout
         self.max_poem_bytes = max_poem_bytes
+        self.limit = ClientLimit(default_max_clients()) if limit is None else limit
         self.cache = PoemCache(self.fetch)
 
     def build_protocol(self, address):
+        self.limit.take()
         protocol = PoemProxyProtocol(address)
         protocol.factory = self
         return protocol
@@ -349,15 +252,18 @@ class PoemProxyFactory(Factory):
 
 
 def serve(reactor, listener, upstream, *, idle_timeout,
-          max_poem_bytes=DEFAULT_MAX_POEM_BYTES):
-    """Proxy the poem of ``upstream`` on the listening socket ``listener``.
+          max_poem_bytes=DEFAULT_MAX_POEM_BYTES, limit=None):
+    """Proxy the poem of ``upstream`` on the listening socket ``listener``, pausing it
+    while ``limit`` is full.
 
     Returns:
         The :class:`~coro.reactor.tcp.Listener`; its ``factory`` holds the cache.
     """
-    return Listener(reactor, listener,
-                    PoemProxyFactory(reactor, upstream, idle_timeout=idle_timeout,
-                                     max_poem_bytes=max_poem_bytes))
+    factory = PoemProxyFactory(reactor, upstream, idle_timeout=idle_timeout,
+                               max_poem_bytes=max_poem_bytes, limit=limit)
+    accepting = Listener(reactor, listener, factory)
+    factory.limit.add_acceptor(accepting)
+    return accepting
 
 
 def make_parser(prog):
@@ -375,6 +281,7 @@ def make_parser(prog):
                         help="the longest poem to take from upstream; a longer one fails "
                              "the fetch, and its clients are reset (default: "
                              f"{DEFAULT_MAX_POEM_BYTES}, 16 MiB)")
+    cli.add_connection_limits(parser)
     parser.add_argument("upstream", type=parse_address, metavar="[HOST:]PORT",
                         help="the framed slow poetry server whose poem to serve "
                              "(host: 127.0.0.1)")
@@ -385,12 +292,13 @@ def main(argv=None, prog="python -m poetry_server.proxy"):
     """Run the proxy until Ctrl-C or SIGTERM; return the exit status."""
     try:
         options = make_parser(prog).parse_args(argv)
-        sock = cli.listen(options.iface, options.port)
+        sock = cli.listen(options.iface, options.port, options.backlog)
     except cli.UsageError as exc:
         return cli.fail_usage(prog, exc)
     with Reactor() as reactor:
         listener = serve(reactor, sock, options.upstream, idle_timeout=options.idle_timeout,
-                         max_poem_bytes=options.max_poem_bytes)
+                         max_poem_bytes=options.max_poem_bytes,
+                         limit=ClientLimit(options.max_clients))
         (up_host, up_port), (host, port) = options.upstream, listener.address
         cli.run_and_announce(reactor, f"Proxying {up_host}:{up_port} on {host}:{port}")
     return 0

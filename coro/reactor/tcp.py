@@ -24,6 +24,10 @@ class Listener:
         reactor: The reactor to run on.
         sock: A bound, listening socket; the listener owns it from now on.
         factory: Its ``build_protocol(address)`` makes each connection's protocol.
+
+    A server with a client limit calls :meth:`pause` when the limit is full, even in
+    the middle of a ``build_protocol``: no connection is accepted after that until
+    :meth:`resume`, and the clients that come meanwhile wait in the listen queue.
     """
 
     #: Connections accepted in one go, before other events get their turn.
@@ -35,12 +39,15 @@ class Listener:
         self.factory = factory
         self.address = sock.getsockname()[:2]
         self._backoff = None
+        self._paused = False
         sock.setblocking(False)
         reactor.add_reader(sock, self._on_readable)
         reactor.own(self, self.close)
 
     def _on_readable(self):
         for _ in range(self.accepts_per_tick):
+            if self._paused:  # the last build_protocol filled the server's limit
+                return
             try:
                 sock, address = self._sock.accept()
             except BlockingIOError:
@@ -67,7 +74,22 @@ class Listener:
 
     def _resume(self):
         self._backoff = None
-        self._reactor.add_reader(self._sock, self._on_readable)
+        if not self._paused:
+            self._reactor.add_reader(self._sock, self._on_readable)
+
+    def pause(self):
+        """Stop accepting until :meth:`resume`; new connections wait in the listen queue."""
+        if not self._paused:
+            self._paused = True
+            if self._backoff is None and self._sock.fileno() != -1:
+                self._reactor.remove_reader(self._sock)
+
+    def resume(self):
+        """Accept again after :meth:`pause` (a closed listener stays closed)."""
+        if self._paused:
+            self._paused = False
+            if self._backoff is None and self._sock.fileno() != -1:
+                self._reactor.add_reader(self._sock, self._on_readable)
 
     def __repr__(self):
         return f"<{type(self).__name__} on {self.address[0]}:{self.address[1]}>"
@@ -78,7 +100,7 @@ class Listener:
             return
         if self._backoff is not None:
             self._backoff.cancel()
-        else:
+        elif not self._paused:
             self._reactor.remove_reader(self._sock)
         self._sock.close()
         self._reactor.disown(self)

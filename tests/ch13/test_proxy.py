@@ -24,7 +24,8 @@ from coro.netstring import encode
 from coro.reactor.loop import Reactor
 from coro.reactor.memory_transport import MemoryTransport
 from coro.reactor.protocol import ConnectionDone
-from poetry_server import proxy
+from poetry_server import framed, proxy
+from poetry_server.client_limit import ClientLimit
 from tests.reactor_fixtures import run_until
 from tests.support import (LOOPBACK, ScriptedServer, assert_one_line_usage_error, catalogue_bytes,
                            read_all, reset, run_module)
@@ -113,6 +114,25 @@ def settle(reactor):
     """Run until every connection has ended and every timer is gone."""
     run_until(reactor, lambda: not reactor.pending_timers())
     reactor.run_once(0)
+
+
+def test_at_its_client_limit_the_proxy_stops_accepting_until_a_client_leaves(
+        reactor, upstream, start_proxy, capsys):
+    poem = catalogue_bytes("tyger")
+    limit = ClientLimit(2)
+    listener = start_proxy(upstream.address, limit=limit)
+    cache = listener.factory.cache
+    clients = [download(reactor, listener)[1] for _ in range(3)]
+    run_until(reactor, lambda: upstream.accept() == 1 and len(cache.waiters) == 2)
+    for _ in range(5):
+        reactor.run_once(0)
+    assert limit.count == 2 and len(cache.waiters) == 2  # the third waits in the queue
+    upstream.send_poem(0, poem)
+    run_until(reactor, lambda: all(clients))
+    assert clients == [[("poem", poem)]] * 3  # the third, once a place was free
+    settle(reactor)
+    assert limit.count == 0 and upstream.accept() == 1
+    capsys.readouterr()
 
 
 def test_clients_that_come_while_the_poem_is_fetched_share_one_download(
@@ -437,7 +457,7 @@ def test_a_client_that_reads_slowly_but_steadily_is_never_dropped(clock, capsys)
 def framed_fetch(reactor, max_bytes=1000):
     """An upstream download's protocol on a memory transport; returns (its outcome
     list, the transport)."""
-    factory = proxy.FramedPoemFactory(reactor, ("127.0.0.1", 9), timeout=30.0,
+    factory = framed.FramedPoemFactory(reactor, ("127.0.0.1", 9), timeout=30.0,
                                       max_bytes=max_bytes)
     transport = MemoryTransport(factory.build_protocol(("127.0.0.1", 9)))
     transport.start()
