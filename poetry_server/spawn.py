@@ -17,7 +17,8 @@ class ServerFailed(RuntimeError):
 
 
 @contextlib.contextmanager
-def spawn(*poems, module="poetry_server", delay=0.1, num_bytes=10, iface="127.0.0.1"):
+def spawn(*poems, module="poetry_server", delay=0.1, num_bytes=10, iface="127.0.0.1",
+          options=()):
     """Run ``python -m <module>`` serving ``poems`` on free ports.
 
     Args:
@@ -26,6 +27,7 @@ def spawn(*poems, module="poetry_server", delay=0.1, num_bytes=10, iface="127.0.
         delay: Seconds between chunks.
         num_bytes: Bytes per chunk.
         iface: The interface to listen on.
+        options: More options for the server, such as ``("--framed",)``.
 
     Yields:
         A list of ``(host, port)``, one per poem, in order.
@@ -35,7 +37,7 @@ def spawn(*poems, module="poetry_server", delay=0.1, num_bytes=10, iface="127.0.
             if it does not exit with status 0 when stopped with Ctrl-C.
     """
     command = [sys.executable, "-m", module, "--iface", iface, "--port", "0",
-               "--delay", str(delay), "--num-bytes", str(num_bytes), *poems]
+               "--delay", str(delay), "--num-bytes", str(num_bytes), *options, *poems]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              stdin=subprocess.DEVNULL, text=True)
     try:

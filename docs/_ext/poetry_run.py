@@ -15,11 +15,23 @@ each one; ``{refused}`` a port that refuses connections (bound, never listening)
 poem instead of one ``python -m poetry_server`` for all of them. The build fails if the
 command's exit status is not ``:returncode:`` (default 0), so a page cannot show a run
 that went wrong by accident. ``:stdin: one\ntwo\n`` types those lines into the
-command, shown as ``printf 'one\ntwo\n' | COMMAND``.
+command, shown as ``printf 'one\ntwo\n' | COMMAND``. ``:caption:`` captions the
+session, as it does a ``code-block``.
+
+``:server-options: --framed`` gives the poetry servers more options, after
+``--num-bytes``. The server module may be any that takes the poetry servers'
+options: chapter 13's ``docs._ext.interrupted_server`` presses Ctrl-C itself once a
+client has taken N bytes, which no hand could time to land mid-poem on every run.
 
 ``:service: python -m MODULE ARGS`` also starts another server, after the poetry
 servers (its ARGS may name their ports, ``{port1}``...), reads the first line it
 prints, which must end in `` on HOST:PORT``, and gives its port as ``{service}``.
+With ``:service-stderr:``, what it printed on stderr is shown under that line, as its
+terminal shows it once the commands have run.
+
+The directive's content, if any, is more commands, one a line, run in turn against
+the same servers and shown one after the other; ``:returncode: 1 0 0`` then gives
+each one's exit status (one value is every command's).
 
 ``nc HOST PORT`` is the one command that is not run as it is: with ``:send: BYTES``
 the directive itself connects to HOST:PORT, sends BYTES, half-closes, and shows what
@@ -40,13 +52,16 @@ from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import Directive, directives
+from sphinx.directives.code import container_wrapper
+from sphinx.util.docutils import SphinxDirective
 
 from poetry_server import spawn
 
 
 @contextlib.contextmanager
-def _service(command):
-    """Run a server command; yield ``(the line it printed, its port)``."""
+def _service(command, said):
+    """Run a server command; yield ``(the line it printed, its port)``. Once it has
+    stopped, the lines it printed on stderr are added to ``said``."""
     child = subprocess.Popen([sys.executable, *shlex.split(command)[1:]], text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              stdin=subprocess.DEVNULL)
@@ -61,6 +76,7 @@ def _service(command):
         if child.poll() is None:
             child.send_signal(signal.SIGINT)
             child.wait(timeout=10)
+        said += child.stderr.read().splitlines()
         child.stdout.close()
         child.stderr.close()
 
@@ -76,80 +92,104 @@ def _exchange(host, port, data, timeout):
     return b"".join(chunks).decode("utf-8", errors="backslashreplace")
 
 
-def _start(stack, poems, module, delay, num_bytes):
+def _start(stack, poems, module, delay, num_bytes, options):
     """Start the servers; return ``(shown server commands and lines, ports)``."""
     groups = [[poem] for poem in poems] if module == "poetry_server.blocking" else [poems]
     shown, ports = [], []
     for group in groups:
         addresses = stack.enter_context(
-            spawn(*group, module=module, delay=delay, num_bytes=num_bytes))
+            spawn(*group, module=module, delay=delay, num_bytes=num_bytes, options=options))
         shown.append(f"$ python -m {module} --delay {delay:g} --num-bytes {num_bytes} "
-                     + " ".join(group))
+                     + " ".join([*options, *group]))
         for poem, (host, port) in zip(group, addresses):
             shown.append(f"Serving {poem} on {host}:{port}")
             ports.append(port)
     return shown, ports
 
 
-class PoetryRun(Directive):
+def _returncodes(text):
+    """``:returncode:``: one exit status per command, or one for them all."""
+    return [int(word) for word in text.split()]
+
+
+class PoetryRun(SphinxDirective):
     required_arguments = 1
     final_argument_whitespace = True
-    has_content = False
+    has_content = True
     option_spec = {
         "servers": directives.unchanged,
         "server-module": directives.unchanged,
+        "server-options": directives.unchanged,
         "delay": float,
         "num-bytes": directives.positive_int,
         "show-servers": directives.flag,
-        "returncode": int,
+        "returncode": _returncodes,
         "timeout": float,
         "stdin": directives.unchanged,
         "service": directives.unchanged,
+        "service-stderr": directives.flag,
         "send": directives.unchanged,
+        "caption": directives.unchanged,
     }
 
     def run(self):
         poems = self.options.get("servers", "").split()
         module = self.options.get("server-module", "poetry_server")
+        commands = [self.arguments[0], *filter(None, map(str.strip, self.content))]
+        expected = self.options.get("returncode", [0])
+        if len(expected) not in (1, len(commands)):
+            raise self.error(f":returncode: gives {len(expected)} exit statuses for "
+                             f"{len(commands)} commands")
+        said = []  # the service's stderr, once it has stopped
         with contextlib.ExitStack() as stack:
-            shown, ports = _start(stack, poems, module, self.options.get("delay", 0.1),
-                                  self.options.get("num-bytes", 10)) if poems else ([], [])
+            shown, ports = _start(
+                stack, poems, module, self.options.get("delay", 0.1),
+                self.options.get("num-bytes", 10),
+                shlex.split(self.options.get("server-options", ""))) if poems else ([], [])
             refused = stack.enter_context(socket.socket())
             refused.bind(("127.0.0.1", 0))
             names = {"ports": " ".join(map(str, ports)), "refused": refused.getsockname()[1],
                      **{f"port{n}": port for n, port in enumerate(ports, start=1)}}
             if "service" in self.options:
                 service = self.options["service"].format(**names)
-                line, names["service"] = stack.enter_context(_service(service))
+                line, names["service"] = stack.enter_context(_service(service, said))
                 shown += [f"$ {service}", line] if "show-servers" in self.options else []
-            command = self.arguments[0].format(**names)
-            words = shlex.split(command)
-            timeout = self.options.get("timeout", 120)
-            if words[0] == "nc" and "send" in self.options:
-                sent = self.options["send"]
-                result = subprocess.CompletedProcess(words, 0, _exchange(
-                    words[1], int(words[2]), sent.encode("utf-8"), timeout), "")
-                command = f"printf '{sent}' | {command}"
-            elif words[0] != "python":
-                raise self.error(f"poetry-run runs python commands only: {command}")
-            else:
-                typed = self.options.get("stdin")
-                result = subprocess.run([sys.executable, *words[1:]], capture_output=True,
-                                        text=True, timeout=timeout,
-                                        **({"input": typed.replace("\\n", "\n")} if typed
-                                           else {"stdin": subprocess.DEVNULL}))
-                if typed:
-                    command = f"printf '{typed}' | {command}"
-        expected = self.options.get("returncode", 0)
-        if result.returncode != expected:
-            raise self.error(f"{command!r} exited {result.returncode}, not {expected}:\n"
-                             f"{result.stdout}{result.stderr}")
-        text = "\n".join(shown + ([""] if shown else []) + [f"$ {command}"])
-        output = (result.stdout + result.stderr).rstrip("\n")
-        if output:
-            text += "\n" + output
+            runs = [self.run_one(command.format(**names)) for command in commands]
+        if "service-stderr" in self.options:
+            shown += said
+        text = "\n".join(shown) + "\n\n" if shown else ""  # servers, blank line, commands
+        for n, (command, result) in enumerate(runs):
+            want = expected[n if len(expected) > 1 else 0]
+            if result.returncode != want:
+                raise self.error(f"{command!r} exited {result.returncode}, not {want}:\n"
+                                 f"{result.stdout}{result.stderr}")
+            text += ("\n" if n else "") + f"$ {command}"
+            output = (result.stdout + result.stderr).rstrip("\n")
+            if output:
+                text += "\n" + output
         block = nodes.literal_block(text, text, language="console")
+        self.set_source_info(block)
+        if "caption" in self.options:
+            return [container_wrapper(self, block, self.options["caption"])]
         return [block]
+
+    def run_one(self, command):
+        """Run one command; return ``(the command as shown, its CompletedProcess)``."""
+        words = shlex.split(command)
+        timeout = self.options.get("timeout", 120)
+        if words[0] == "nc" and "send" in self.options:
+            sent = self.options["send"]
+            result = subprocess.CompletedProcess(words, 0, _exchange(
+                words[1], int(words[2]), sent.encode("utf-8"), timeout), "")
+            return f"printf '{sent}' | {command}", result
+        if words[0] != "python":
+            raise self.error(f"poetry-run runs python commands only: {command}")
+        typed = self.options.get("stdin")
+        result = subprocess.run([sys.executable, *words[1:]], capture_output=True,
+                                text=True, timeout=timeout,
+                                **({"input": typed.replace("\\n", "\n")} if typed
+                                   else {"stdin": subprocess.DEVNULL}))
+        return (f"printf '{typed}' | {command}" if typed else command), result
 
 
 class StageDiff(Directive):
