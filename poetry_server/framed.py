@@ -112,9 +112,10 @@ def get_framed_poem(reactor, host, port, *, timeout, max_bytes):
     poem must come as one netstring of at most ``max_bytes`` bytes.
 
     Returns:
-        A Deferred that fires with the poem's bytes, or fails with the reason: a
-        :exc:`BadPoem` (cut short, not framed, too long), a refused or reset
-        connection, :exc:`TimeoutError`. Cancelling it closes the connection.
+        A Deferred of the poem's bytes. It fails with the reason there is none (a
+        :exc:`BadPoem` when the poem was cut short, not framed or too long; a refused
+        or reset connection; :exc:`TimeoutError`), and cancelling it closes the
+        connection.
     """
     factory = FramedPoemFactory(reactor, (host, port), timeout=timeout, max_bytes=max_bytes)
     factory.connector = tcp.connect(reactor, host, port, factory, timeout=timeout)
