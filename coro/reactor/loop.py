@@ -94,7 +94,8 @@ class Reactor:
         return handle
 
     def call_later(self, delay, fn, *args):
-        """Call ``fn(*args)`` once ``delay`` seconds have passed; returns a :class:`~coro.reactor.handles.Timer`."""
+        """Call ``fn(*args)`` once ``delay`` seconds have passed; returns a
+        :class:`~coro.reactor.handles.Timer`."""
         if math.isnan(delay):
             raise ValueError(f"a delay must be a number of seconds, not {delay!r}")
         return self._timers.push(Timer(fn, args, self._now() + delay))
@@ -179,10 +180,12 @@ class Reactor:
             raise RuntimeError("the reactor is already running")
         if self._closed:
             raise RuntimeError("the reactor is closed")
-        # Handlers first: a Ctrl-C before them finds the reactor not running, so it can close.
+        # Handlers first: a Ctrl-C before them finds the reactor not running, so it can
+        # close; one just after them is kept in stopped_by, which is cleared before.
+        self.stopped_by = None
         restore_signals = self._install_signal_handlers()
         try:
-            self._running, self.stopped_by = True, None
+            self._running = True
             self._ready.extend(self._when_running)
             self._when_running.clear()
             self.run_once()  # at least one tick: a stop() that came before run() gets one
@@ -238,11 +241,8 @@ class Reactor:
         self._self_pipe.wake()
 
     def _install_signal_handlers(self):
-        """Stop on SIGINT and SIGTERM while running; return a function that undoes it.
-
-        The handler may run in the middle of a callback, so it only sets a flag; the
-        self-pipe makes the poll return at once.
-        """
+        """Stop on SIGINT and SIGTERM while running: the handler only sets a flag (it may
+        run in the middle of a callback), and the self-pipe wakes the poll. Returns the undo."""
         if not self._handle_signals:
             return lambda: None
         return self._self_pipe.catch_stop_signals(self._on_stop_signal)

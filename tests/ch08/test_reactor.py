@@ -212,6 +212,22 @@ def test_a_ctrl_c_before_the_handlers_are_in_leaves_a_reactor_that_closes(clock,
     assert events == ["installing"] and reactor._closed  # not "running": close() worked
 
 
+def test_a_ctrl_c_the_moment_the_handlers_are_in_stops_the_run_and_is_kept(
+        fake_reactor, monkeypatch):
+    # The handler may run at the very next bytecode after it is installed: what it notes
+    # must survive the rest of run()'s start, or the program takes it for a normal end.
+    install = fake_reactor._install_signal_handlers
+
+    def install_then_ctrl_c():
+        restore = install()
+        fake_reactor._on_stop_signal(signal.SIGINT)
+        return restore
+
+    monkeypatch.setattr(fake_reactor, "_install_signal_handlers", install_then_ctrl_c)
+    fake_reactor.run()
+    assert fake_reactor.stopped_by is signal.SIGINT
+
+
 def test_a_ctrl_c_half_way_through_installing_puts_back_what_was_changed(monkeypatch):
     before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
 
