@@ -2,7 +2,8 @@
 (chapters 10, 11, 13 and 15).
 
 - :mod:`~coro.deferred.failure`: an exception with its traceback, kept for later;
-- :mod:`~coro.deferred.deferred`: the :class:`~coro.deferred.deferred.Deferred`, its chain and its firing rules;
+- :mod:`~coro.deferred.deferred`: the :class:`~coro.deferred.deferred.Deferred`, its chain and
+  its firing rules;
 - :mod:`~coro.deferred.deferred_list`: many Deferreds as one;
 - :mod:`~coro.deferred.inline`: generators and coroutines that wait for Deferreds.
 

@@ -64,7 +64,8 @@ class IOWaits:
         return bool(self.readers or self.writers)
 
     def wait(self, task, trap):
-        """The handler of :class:`~coro.kernel.traps.WaitReadable` and :class:`~coro.kernel.traps.WaitWritable`."""
+        """The handler of :class:`~coro.kernel.traps.WaitReadable` and
+        :class:`~coro.kernel.traps.WaitWritable`."""
         fd = trap.fd
         if trap.reading:
             waiters, kind, flag = self.readers, Waiting.READABLE, READ

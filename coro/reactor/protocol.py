@@ -51,8 +51,9 @@ class Protocol:
         return False
 
     def connection_lost(self, reason):
-        """The connection is closed. ``reason`` is :exc:`~coro.reactor.protocol.ConnectionDone` for a clean
-        close, or the error that ended it (a reset, say)."""
+        """The connection is closed. ``reason`` is
+        :exc:`~coro.reactor.protocol.ConnectionDone` for a clean close, or the error that
+        ended it (a reset, say)."""
 
 
 class Producer:

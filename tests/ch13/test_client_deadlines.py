@@ -7,7 +7,6 @@ The three stages share the option, and so its meaning and its words, through
 :mod:`coro.cli`.
 """
 
-import socket
 
 import pytest
 
