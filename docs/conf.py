@@ -25,13 +25,15 @@ extensions = [
     "matplotlib.sphinxext.plot_directive",
     "poetry_run",
     "five_models",
+    "exercises",
 ]
 
 html_theme = "furo"
 html_title = "coro: an event loop, built up from blocking sockets"
 html_static_path = ["_static"]
 html_css_files = ["coro.css"]
-exclude_patterns = ["_build"]
+# Pieces included into the chapters, never pages of their own.
+exclude_patterns = ["_build", "exercises", "figures"]
 
 # No network at build time: read the Python inventory shipped in _inv/. With
 # CORO_DOCS_ONLINE set, try the live one first and fall back to the shipped one.
