@@ -7,6 +7,7 @@ in two is never a problem.
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -45,16 +46,29 @@ def catalogue():
     }
 
 
+#: The most times ``NAME-xN`` repeats a poem: ``mariner-x1000`` is about 20 MB.
+MOST_REPEATS = 1000
+
+
 def load_poem(name_or_path):
     """Load a poem by catalogue name (``ecstasy``) or by file path.
 
     A catalogue name is looked up in a fixed table, never used to build a path.
+    ``NAME-xN`` is the catalogue's poem NAME repeated N times (1 to 1000): a poem
+    bigger than the socket buffers, for watching flow control, with no file to make.
 
     Raises:
         PoemError: with a one-line message, when the name is not in the catalogue and
             no readable file has that path.
     """
     credits = catalogue()
+    repeated = re.fullmatch(r"([a-z]+)-x([1-9][0-9]*)", name_or_path)
+    if repeated and repeated[1] in credits and not Path(name_or_path).exists():
+        times = int(repeated[2])
+        if times > MOST_REPEATS:
+            raise PoemError(f"cannot repeat a poem {times} times: at most {MOST_REPEATS}")
+        poem = load_poem(repeated[1])
+        return Poem(name_or_path, poem.data * times, f"{poem.credit}; repeated {times} times")
     if name_or_path in credits:
         data = (_poems_folder() / f"{name_or_path}.txt").read_bytes()
         return Poem(name_or_path, data, credits[name_or_path])

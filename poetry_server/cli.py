@@ -91,7 +91,8 @@ def make_parser(prog, description, *, many_poems=True, framed=False, many_client
     parser = _Parser(
         prog=prog,
         description=description,
-        epilog=f"POEM is a file path or one of: {names}.",
+        epilog=f"POEM is a file path or one of: {names}; NAME-xN is NAME repeated "
+               "N times (mariner-x50 is about 1 MB).",
     )
     parser.add_argument("--iface", default="127.0.0.1", metavar="HOST",
                         help="interface to listen on (default: 127.0.0.1)")
