@@ -34,6 +34,7 @@ CHAPTERS = (
         Stage("server", "python -m poetry_server.threaded POEM ..."),
         Stage("server", "python -m poetry_server POEM ..."),
         Stage("client", "python -m coro.threaded_client [HOST:]PORT ..."),
+        Stage("demo", "python -m coro.thread_cost [--threads N] [--switches N]"),
     )),
     Chapter(4, "Non-blocking sockets and busy waiting", (
         Stage("client", "python -m coro.busy_client [HOST:]PORT ..."),
