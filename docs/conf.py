@@ -26,6 +26,7 @@ extensions = [
     "poetry_run",
     "five_models",
     "exercises",
+    "try_it",
 ]
 
 html_theme = "furo"
