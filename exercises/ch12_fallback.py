@@ -102,12 +102,12 @@ def download_all(addresses, *, timeout, trace, done, transform_servers, transfor
         return done(task, poem=result)
 
     with Reactor(multiplexer.create(backend)) as reactor:
-        for task, address in enumerate(addresses, start=1):
-            trace.record(task, Event.START)
-            d = chain(reactor, address, transform_servers, transform_name,
-                      timeout=timeout, trace=trace, task=task, warn=warn)
-            d.add_both(ended, task)  # an error of done() stays on d, to be reported
-        try:
+        try:  # from the first connection on: a Ctrl-C may come before run() does
+            for task, address in enumerate(addresses, start=1):
+                trace.record(task, Event.START)
+                d = chain(reactor, address, transform_servers, transform_name,
+                          timeout=timeout, trace=trace, task=task, warn=warn)
+                d.add_both(ended, task)  # an error of done() stays on d, to be reported
             reactor.run()
         finally:
             stopping = True
