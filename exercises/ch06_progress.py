@@ -12,9 +12,7 @@ were when the run ends, whatever way it ends.
     python -m exercises.ch06_progress [--every SECONDS] [--timeout SECONDS] [HOST:]PORT ...
 """
 
-import argparse
 import contextlib
-import math
 import signal
 import sys
 import time
@@ -23,6 +21,7 @@ from coro import cli
 from coro.trace import Event
 from exercises.ch06_wakeup_fd import do_nothing
 from exercises.ch06_wakeup_fd import download_all as download_all_woken
+from poetry_server.cli import seconds
 
 
 @contextlib.contextmanager
@@ -57,14 +56,6 @@ def download_all(addresses, *, timeout, trace, done, every=1.0, out=None):
     with alarm_every(every):
         download_all_woken(addresses, timeout=timeout, trace=trace, done=done,
                            on_signal=say_how_far)
-
-
-def seconds(text):
-    """``--every``: a number of seconds > 0."""
-    with contextlib.suppress(ValueError):
-        if math.isfinite(value := float(text)) and value > 0:
-            return value
-    raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, not {text!r}")
 
 
 def main(argv=None):
