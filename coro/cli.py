@@ -12,6 +12,9 @@ only in how they wait:
   ``Task 1: got 3003 bytes of poetry from 127.0.0.1:40001 in 1.02s``;
 - one line per failed task: ``Task 2: failed: connection refused by 127.0.0.1:40002``;
 - last, ``Got 3 poems in 1.05s``;
+- after Ctrl-C or SIGTERM, in place of that last line, one line per task cut short,
+  ``Task 3: cut short after 1200 bytes of poetry from 127.0.0.1:40003`` (and with
+  ``--timeline`` the timeline of the run up to then), then ``Interrupted.`` on stderr;
 - exit status 0 when every task succeeded, 1 when any failed, 2 on a usage error,
   130 after Ctrl-C or SIGTERM, from the first line printed to the last; never a
   traceback.
@@ -133,10 +136,12 @@ def describe(error, address, timeout):
 
 
 class Report:
-    """Prints each task's line as it ends, and the summary at the end.
+    """Prints each task's line as it ends, and the summary at the end, or what was cut short.
 
     Each task ends exactly once: a second ``done`` for the same task is a bug in the
-    stage and raises. ``done`` may be called from any thread.
+    stage and raises. ``done`` may be called from any thread. Once the run has been
+    :meth:`cut short <cut_short>`, it is over: a task that ends after that (in a thread
+    still running, say) is no news, and its ``done`` prints nothing.
     """
 
     def __init__(self, addresses, trace, *, timeout, save=None, out=None):
@@ -148,11 +153,14 @@ class Report:
         self.poems = {}
         self.errors = {}
         self.cpu_time = 0.0
+        self._over = False
         self._lock = threading.Lock()
 
     def done(self, task, *, poem=None, error=None):
         """Task ``task`` ended with ``poem`` (bytes) or ``error`` (an exception)."""
         with self._lock:
+            if self._over:
+                return
             if task in self.poems or task in self.errors:
                 raise RuntimeError(f"task {task} ended twice")
             address = self.addresses[task - 1]
@@ -192,6 +200,47 @@ class Report:
         print(line, file=self.out, flush=True)
         return FAILED if self.errors else OK
 
+    def unfinished(self):
+        """The tasks that have not ended, in order."""
+        return [task for task in range(1, len(self.addresses) + 1)
+                if task not in self.poems and task not in self.errors]
+
+    def cut_short(self):
+        """The run was interrupted: end it, and say what each unfinished task had.
+
+        From now on ``trace`` is the run as it was at this moment, with a
+        ``CUT_SHORT`` record for each task that had not ended, and each of them gets
+        its line: ``Task 2: cut short after 1200 bytes of poetry from 127.0.0.1:40002``.
+
+        Returns:
+            The tasks cut short.
+        """
+        with self._lock:
+            self._over = True
+            self.trace = self.trace.until_now()
+            unfinished = self.unfinished()
+            for task in unfinished:
+                self.trace.record(task, Event.CUT_SHORT)
+            for task in unfinished:
+                host, port = self.addresses[task - 1]
+                print(f"Task {task}: cut short after {self.trace.received(task)} bytes of "
+                      f"poetry from {host}:{port}", file=self.out, flush=True)
+        return unfinished
+
+    def download(self, download_all, **stage_options):
+        """Run ``download_all`` over the report's addresses, then print the summary.
+
+        Returns:
+            The exit status, 0 or 1.
+        """
+        cpu_before = time.process_time()
+        download_all(self.addresses, timeout=self.timeout, trace=self.trace, done=self.done,
+                     **stage_options)
+        self.cpu_time = time.process_time() - cpu_before
+        if missing := self.unfinished():
+            raise RuntimeError(f"tasks {missing} never ended")
+        return self.summary()
+
 
 def run(download_all, addresses, *, timeout=10.0, save=None, out=None, **stage_options):
     """Run one stage's ``download_all`` over ``addresses`` and report as it goes.
@@ -202,15 +251,8 @@ def run(download_all, addresses, *, timeout=10.0, save=None, out=None, **stage_o
         ``(report, status)``: the :class:`Report` (poems, errors, trace, and the CPU
         time the process used meanwhile, ``cpu_time``) and the exit status, 0 or 1.
     """
-    trace = Trace()
-    report = Report(addresses, trace, timeout=timeout, save=save, out=out)
-    cpu_before = time.process_time()
-    download_all(addresses, timeout=timeout, trace=trace, done=report.done, **stage_options)
-    report.cpu_time = time.process_time() - cpu_before
-    missing = set(range(1, len(addresses) + 1)) - report.poems.keys() - report.errors.keys()
-    if missing:
-        raise RuntimeError(f"tasks {sorted(missing)} never ended")
-    return report, report.summary()
+    report = Report(addresses, Trace(), timeout=timeout, save=save, out=out)
+    return report, report.download(download_all, **stage_options)
 
 
 def main(download_all, argv=None, *, prog, description, stage_options=(), cpu=False):
@@ -233,17 +275,20 @@ def main(download_all, argv=None, *, prog, description, stage_options=(), cpu=Fa
     except UsageError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
+    report = Report(options.addresses, Trace(), timeout=options.timeout, save=options.save)
     try:
         with interrupted_by_signals():
-            report, status = run(download_all, options.addresses, timeout=options.timeout,
-                                 save=options.save,
-                                 **{name: getattr(options, name)
-                                    for name in parser.stage_option_names})
+            status = report.download(download_all, **{name: getattr(options, name)
+                                                      for name in parser.stage_option_names})
             if cpu or options.cpu:
                 print(cpu_line(report.cpu_time, report.trace.duration()))
             if options.timeline:
                 print(render_timeline(report.trace))
     except KeyboardInterrupt:
+        # Said here, once for every stage: whichever way a stage stopped, its report
+        # knows which tasks ended, and its trace how far the others had come.
+        if report.cut_short() and options.timeline:
+            print(render_timeline(report.trace))
         print("Interrupted.", file=sys.stderr)
         return INTERRUPTED
     return status

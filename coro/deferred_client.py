@@ -127,13 +127,13 @@ def download_all(addresses, *, timeout, trace, done, backend=None):
         return result  # a failure of got_poem or poem_failed goes on, to be reported
 
     with Reactor(multiplexer.create(backend)) as reactor:
-        for task, (host, port) in enumerate(addresses, start=1):
-            trace.record(task, Event.START)
-            d = get_poetry(reactor, host, port, timeout=timeout, trace=trace, task=task)
-            d.add_callbacks(got_poem, poem_failed, callback_args=(task,),
-                            errback_args=(task,))
-            d.add_both(one_less)
-        try:
+        try:  # from the first connection on: a Ctrl-C may come before run() does
+            for task, (host, port) in enumerate(addresses, start=1):
+                trace.record(task, Event.START)
+                d = get_poetry(reactor, host, port, timeout=timeout, trace=trace, task=task)
+                d.add_callbacks(got_poem, poem_failed, callback_args=(task,),
+                                errback_args=(task,))
+                d.add_both(one_less)
             reactor.run()
         finally:
             stopping = True

@@ -52,21 +52,21 @@ def download_all(addresses, *, timeout, trace, done, deadline=None, backend=None
             done(task, error=error)
 
     with Reactor(multiplexer.create(backend)) as reactor:
-        downloads = []
-        for task, (host, port) in enumerate(addresses, start=1):
-            trace.record(task, Event.START)
-            d = get_poetry(reactor, host, port, timeout=timeout, trace=trace, task=task)
-            d.add_callbacks(got_poem, poem_failed, callback_args=(task,),
-                            errback_args=(task,))
-            downloads.append(d)
-        # Each download's own chain has told its outcome already, so errors are not
-        # consumed here: a Failure that reaches the list is a bug in got_poem or
-        # poem_failed, and it stays on its Deferred to be reported.
-        everything = DeferredList(downloads)
-        if deadline is not None:  # then cancel the list, and so each download in it
-            everything.add_timeout(deadline, reactor)
-        everything.add_callback(lambda results: reactor.stop())
-        try:
+        try:  # from the first connection on: a Ctrl-C may come before run() does
+            downloads = []
+            for task, (host, port) in enumerate(addresses, start=1):
+                trace.record(task, Event.START)
+                d = get_poetry(reactor, host, port, timeout=timeout, trace=trace, task=task)
+                d.add_callbacks(got_poem, poem_failed, callback_args=(task,),
+                                errback_args=(task,))
+                downloads.append(d)
+            # Each download's own chain has told its outcome already, so errors are not
+            # consumed here: a Failure that reaches the list is a bug in got_poem or
+            # poem_failed, and it stays on its Deferred to be reported.
+            everything = DeferredList(downloads)
+            if deadline is not None:  # then cancel the list, and so each download in it
+                everything.add_timeout(deadline, reactor)
+            everything.add_callback(lambda results: reactor.stop())
             reactor.run()
         finally:
             stopping = True

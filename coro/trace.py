@@ -33,6 +33,7 @@ class Event(enum.Enum):
     RECEIVED = "received"
     DONE = "done"
     FAILED = "failed"
+    CUT_SHORT = "cut short"  # the run was interrupted (Ctrl-C) before the task ended
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,17 @@ class Trace:
         """The task numbers, in order."""
         return sorted({r.task for r in self.records})
 
+    def received(self, task):
+        """How many bytes ``task`` has received so far."""
+        return sum(r.nbytes for r in self.records_of(task) if r.event is Event.RECEIVED)
+
+    def until_now(self):
+        """A copy of the trace as it is now, on the same clock, that later records to this
+        one leave as it is: what a run had done when it was cut short, say."""
+        copy = Trace(self._clock)
+        copy._records = self.records
+        return copy
+
     def span(self, task):
         """``(first, last)`` record times of ``task``."""
         mine = self.records_of(task)
@@ -97,14 +109,15 @@ class Trace:
 
 
 _LEGEND = "legend: # bytes arrived   . connected, waiting   x failed"
+_MARKS = {Event.RECEIVED: "#", Event.FAILED: "x", Event.CUT_SHORT: "!"}
 
 
 def render_timeline(trace, width=60):
     """Draw ``trace`` as text: one row per task, time running left to right.
 
     A column is ``duration / width`` seconds: ``#`` where bytes arrived, ``.`` while
-    the task was connected and waiting, ``x`` where it failed, blank before its start
-    and after its end.
+    the task was connected and waiting, ``x`` where it failed, ``!`` where the run was
+    cut short before it ended, blank before its start and after its end.
     """
     records = trace.records
     if not records:
@@ -123,12 +136,11 @@ def render_timeline(trace, width=60):
         for c in range(column(mine[0].time), column(mine[-1].time) + 1):
             row[c] = "."
         for r in mine:
-            if r.event is Event.RECEIVED:
-                row[column(r.time)] = "#"
-            elif r.event is Event.FAILED:
-                row[column(r.time)] = "x"
+            if r.event in _MARKS:
+                row[column(r.time)] = _MARKS[r.event]
         lines.append(f"Task {task:<4}|{''.join(row)}|")
-    lines.append(_LEGEND)
+    cut_short = any(r.event is Event.CUT_SHORT for r in records)
+    lines.append(_LEGEND + ("   ! cut short" if cut_short else ""))
     return "\n".join(lines)
 
 

@@ -263,14 +263,14 @@ def download_all(addresses, *, timeout, trace, done, transform_server, transform
         return result  # a failure of got_poem or poem_failed goes on, to be reported
 
     with Reactor(multiplexer.create(backend)) as reactor:
-        for task, address in enumerate(addresses, start=1):
-            trace.record(task, Event.START)
-            d = get_transformed_poem(reactor, address, transform_server, transform_name,
-                                     timeout=timeout, trace=trace, task=task, warn=warn)
-            d.add_callbacks(got_poem, poem_failed, callback_args=(task,),
-                            errback_args=(task,))
-            d.add_both(one_less)
-        try:
+        try:  # from the first connection on: a Ctrl-C may come before run() does
+            for task, address in enumerate(addresses, start=1):
+                trace.record(task, Event.START)
+                d = get_transformed_poem(reactor, address, transform_server, transform_name,
+                                         timeout=timeout, trace=trace, task=task, warn=warn)
+                d.add_callbacks(got_poem, poem_failed, callback_args=(task,),
+                                errback_args=(task,))
+                d.add_both(one_less)
             reactor.run()
         finally:
             stopping = True

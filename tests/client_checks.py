@@ -27,9 +27,10 @@ from coro import cli
 from coro.io import multiplexer
 from coro.trace import Event, Trace
 from poetry_server import spawn
+from tests.startup_checks import signal_mid_run
 from tests.support import (
-    SUMMARY_LINE, TASK_LINE, ScriptedServer, assert_one_line_usage_error, catalogue_bytes,
-    descriptors_past_fd_setsize, events, refused_address, reset, run_module,
+    LOOPBACK, SUMMARY_LINE, TASK_LINE, ScriptedServer, assert_one_line_usage_error,
+    catalogue_bytes, descriptors_past_fd_setsize, events, refused_address, reset, run_module,
 )
 
 
@@ -89,6 +90,10 @@ class ClientChecks:
     def test_ctrl_c_closes_everything_and_exits_cleanly(self, command_line):
         check_ctrl_c_closes_everything_and_exits_cleanly(self.module, self.connections,
                                                          options=command_line)
+
+    def test_ctrl_c_reports_what_finished_and_what_was_cut_short(self, command_line):
+        check_ctrl_c_reports_what_finished_and_what_was_cut_short(
+            self.module, options=command_line)
 
     def test_usage_errors(self, tmp_path):
         # Refused before any download starts, so once with the options every run needs.
@@ -315,6 +320,51 @@ def check_ctrl_c_closes_everything_and_exits_cleanly(module, connections, option
     assert client.returncode == 130
     assert err == "Interrupted.\n"
     assert server.errors == []
+    port = server.address[1]
+    assert out.splitlines()[-connections:] == [
+        f"Task {task}: cut short after 0 bytes of poetry from 127.0.0.1:{port}"
+        for task in range(1, connections + 1)], out
+
+
+def _a_short_poem(socks):
+    [sock] = socks
+    sock.sendall(b"a short poem\n")
+    sock.close()
+
+
+def _part_of_the_raven_then_wait_for_the_close(socks):
+    [sock] = socks
+    sock.sendall(catalogue_bytes("raven")[:1200])
+    assert sock.recv(1) == b""  # the client closed its end
+
+
+def check_ctrl_c_reports_what_finished_and_what_was_cut_short(module, options=()):
+    # Task 1 gets a whole poem; task 2 gets 1200 bytes of the Raven, then nothing; task 3
+    # is connected to a listener that never accepts, so gets nothing (the blocking client
+    # never even starts it). The signal comes once task 1's line is out and task 2 has
+    # its 1200 bytes, at a point the client itself says it has reached.
+    with ScriptedServer(_a_short_poem) as whole, \
+            ScriptedServer(_part_of_the_raven_then_wait_for_the_close) as part, \
+            socket.create_server((LOOPBACK, 0)) as never_served:
+        ports = [whole.address[1], part.address[1], never_served.getsockname()[1]]
+        out, status, err = signal_mid_run(signal.SIGINT, module, *options, "--timeline",
+                                          *ports, bytes_of_task_2=1200)
+    assert (status, err) == (130, "Interrupted.\n"), out
+    assert whole.errors == [] and part.errors == []
+    lines = out.splitlines()
+    assert TASK_LINE.match(lines[0]).groups() == ("1", "13", LOOPBACK, str(ports[0]))
+    assert lines[1:3] == [
+        f"Task 2: cut short after 1200 bytes of poetry from 127.0.0.1:{ports[1]}",
+        f"Task 3: cut short after 0 bytes of poetry from 127.0.0.1:{ports[2]}"]
+    # Then the timeline of the run up to the signal: every task has its row, and each
+    # task cut short ends with a "!" at the moment of the signal, the timeline's end.
+    timeline = lines[3:]
+    rows = {row.split("|")[0].split()[1]: row.split("|")[1] for row in timeline[1:-1]}
+    assert sorted(rows) == ["1", "2", "3"], timeline
+    assert "#" in rows["1"] and "!" not in rows["1"]
+    assert "#" in rows["2"] and rows["2"].endswith("!")
+    assert "#" not in rows["3"] and rows["3"].endswith("!")
+    assert timeline[-1].endswith("   ! cut short")
 
 
 def check_a_run_whose_done_raises_is_reported_and_still_ends(stage, capsys):
