@@ -25,8 +25,9 @@ extensions = [
     "matplotlib.sphinxext.plot_directive",
     "poetry_run",
     "five_models",
-    "exercises",
+    "collapsed",
     "try_it",
+    "trap_table",
 ]
 
 html_theme = "furo"
