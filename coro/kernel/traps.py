@@ -42,21 +42,33 @@ class _WaitIO(Trap):
 
 
 class WaitReadable(_WaitIO):
-    """Suspend until ``fileobj`` (a descriptor, or an object with ``fileno()``) is readable."""
+    """Suspend the task until ``fileobj`` is readable, or its peer has hung up.
+
+    ``fileobj`` is a descriptor, or an object with ``fileno()``. The answer is None; the
+    read is the task's to make. A descriptor has at most one reading task.
+    """
 
     __slots__ = ()
     reading = True
 
 
 class WaitWritable(_WaitIO):
-    """Suspend until ``fileobj`` is writable."""
+    """Suspend the task until ``fileobj`` has room to write, or a connect has finished.
+
+    The answer is None; the write is the task's to make. A descriptor has at most one
+    writing task.
+    """
 
     __slots__ = ()
     reading = False
 
 
 class Sleep(Trap):
-    """Suspend for ``seconds``; 0 lets every other ready task run first."""
+    """Suspend the task until ``seconds`` have passed on the kernel's clock.
+
+    The answer is None. With 0, the task goes to the back of the ready queue: every
+    other ready task runs, and the sockets are polled, before it goes on.
+    """
 
     __slots__ = ("seconds",)
 
@@ -65,7 +77,11 @@ class Sleep(Trap):
 
 
 class Spawn(Trap):
-    """Start a new task running ``coro``; the answer is its :class:`~coro.kernel.task.Task`."""
+    """Start a new task running ``coro``, and answer at once with its Task.
+
+    ``coro`` is a generator or a coroutine. The new task first runs in the kernel's next
+    turn; the answer is its :class:`~coro.kernel.task.Task`, to join or cancel.
+    """
 
     __slots__ = ("coro",)
 
@@ -74,7 +90,11 @@ class Spawn(Trap):
 
 
 class Join(Trap):
-    """Suspend until ``task`` ends; the answer is its result, or its exception is raised."""
+    """Suspend the task until ``task`` ends, and answer with what it returned.
+
+    If ``task`` raised, that exception is raised at the wait instead; a task already
+    ended is answered at once.
+    """
 
     __slots__ = ("task",)
 
@@ -83,7 +103,11 @@ class Join(Trap):
 
 
 class WaitAny(Trap):
-    """Suspend until one of ``tasks`` has ended; the answer is that task."""
+    """Suspend the task until one of ``tasks`` ends, and answer with that task.
+
+    Its result is not taken: join it for that. The waiting task is woken once, by the
+    first to end, and leaves the others' lists of joiners.
+    """
 
     __slots__ = ("tasks",)
 
@@ -92,7 +116,12 @@ class WaitAny(Trap):
 
 
 class Cancel(Trap):
-    """Ask ``task`` to stop; with ``wait``, suspend until it has ended."""
+    """Raise TaskCancelled in ``task`` at its (next) wait; with ``wait``, suspend until it ends.
+
+    A task is cancelled once: a second cancel leaves it to finish its cleanup. The
+    wait for the end is cleanup too, so no cancel or deadline interrupts it. The answer
+    is None.
+    """
 
     __slots__ = ("task", "wait")
 
@@ -101,15 +130,17 @@ class Cancel(Trap):
 
 
 class CurrentTask(Trap):
-    """The answer is the :class:`~coro.kernel.task.Task` that asks."""
+    """Answer at once with the task that asks: its :class:`~coro.kernel.task.Task`."""
 
     __slots__ = ()
 
 
 class AddDeadline(Trap):
-    """Every wait of this task from now on fails once ``seconds`` have passed.
+    """Make every wait of the task fail once ``seconds`` have passed; answer at once.
 
-    The answer is a :class:`~coro.kernel.task.Deadline`; clearing it ends the rule.
+    The answer is a :class:`~coro.kernel.task.Deadline`; clearing it ends the rule. Past
+    the deadline, each wait raises :exc:`~coro.kernel.task.DeadlineExpired`;
+    :func:`~coro.kernel.timeouts.timeout_after` is the way to use it.
     """
 
     __slots__ = ("seconds",)
