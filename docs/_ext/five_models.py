@@ -6,11 +6,16 @@ table: how each model waits, which call blocks, who copies the data, and the CPU
 time and wall time the run took. The io_uring row shows dashes where the building
 machine has no io_uring. A stage that fails breaks the build, so the table can only
 show runs that worked.
+
+The table fits the page's column (``layout_check`` makes sure): each model's stage
+goes under its name rather than in a column of its own, the measured times are the
+last two columns, on the right, and a long name may break after its dots.
 """
 
 import contextlib
 import importlib
 import io
+import re
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
@@ -43,8 +48,10 @@ ROWS = (
      "for a worker thread to finish its call", "concurrent.futures.wait (and recv in "
      "each worker)", "a worker thread, in recv"),
 )
-HEADER = ("model", "stage", "how the process waits", "the call that blocks",
+HEADER = ("model and stage", "how the process waits", "the call that blocks",
           "who copies the data", "CPU time", "wall time")
+#: The relative widths of the columns, which the browser adjusts to what they hold.
+WIDTHS = (20, 20, 17, 19, 8, 8)
 
 
 def measure(module_name, options, addresses):
@@ -64,11 +71,26 @@ def measure(module_name, options, addresses):
     return report.cpu_time, report.trace.duration()
 
 
-def _row(cells):
+def _breakable(text):
+    """A paragraph of ``text`` that may break after each dot of a long dotted name
+    (``concurrent.futures.wait``), which a browser would otherwise keep whole."""
+    paragraph = nodes.paragraph()
+    for n, piece in enumerate(re.split(r"(?<=\w\.)(?=\w)", text)):
+        if n:
+            paragraph += nodes.raw("", "<wbr>", format="html")
+        paragraph += nodes.Text(piece)
+    return paragraph
+
+
+def _row(cells, numbers=0):
+    """A row; its last ``numbers`` cells are figures, set to the right."""
     row = nodes.row()
-    for cell in cells:
-        entry = nodes.entry()
-        entry += cell if isinstance(cell, nodes.Node) else nodes.paragraph(text=cell)
+    for n, cell in enumerate(cells):
+        entry = nodes.entry(classes=["text-right"] if n >= len(cells) - numbers else [])
+        if isinstance(cell, str):
+            entry += _breakable(cell)
+        else:
+            entry += cell
         row += entry
     return row
 
@@ -77,8 +99,8 @@ def _table(rows, widths):
     group = nodes.tgroup(cols=len(widths))
     group += [nodes.colspec(colwidth=width) for width in widths]
     head, body = nodes.thead(), nodes.tbody()
-    head += _row(HEADER)
-    body += [_row(cells) for cells in rows]
+    head += _row(HEADER, numbers=2)
+    body += [_row(cells, numbers=2) for cells in rows]
     group += [head, body]
     table = nodes.table(classes=["five-models"])
     table += nodes.title(text=f"The same poems ({', '.join(tour.POEMS)}: {tour.NUM_BYTES} "
@@ -99,13 +121,12 @@ class FiveModels(Directive):
                     measured = measure(module_name, options, addresses)
                 except RuntimeError as exc:
                     raise self.error(str(exc)) from exc
-                stage = nodes.paragraph()
-                stage += nodes.literal(text=module_name + "".join(
-                    f" --{name} {value}" for name, value in options.items()))
+                stage = [nodes.paragraph("", "", nodes.literal(text=text)) for text in [
+                    module_name, *(f"--{name} {value}" for name, value in options.items())]]
                 times = (["–", "–"] if measured is None else  # (no break before "ms")
                          [f"{measured[0] * 1000:.0f}\u00a0ms", f"{measured[1]:.2f}s"])
-                rows.append([model, stage, waits, blocks, copies, *times])
-        return [_table(rows, widths=(14, 20, 20, 16, 18, 8, 7))]
+                rows.append([[_breakable(model), *stage], waits, blocks, copies, *times])
+        return [_table(rows, widths=WIDTHS)]
 
 
 def setup(app):
