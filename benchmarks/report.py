@@ -3,21 +3,32 @@
 Each figure of each server is the median of its repetitions, and its ratio to the
 baseline's median (asyncio's protocols; for timers, asyncio's loop) from the same
 run. The ratio is always server / baseline, so whether above 1 is good depends on
-the figure, and the header says it: higher is better for requests and MB/s, lower
-for memory and seconds.
+the figure, and the header says it: higher is better (↑) for requests and MB/s,
+lower (↓) for memory and seconds.
 The JSON file keeps every repetition's value and details, and the machine they ran on.
+The text is written again from it, in the layout of this module, with
+
+    python -m benchmarks.report [benchmarks/results/latest.json]
 """
 
+import argparse
 import datetime
 import json
 import os
 import platform
 import statistics
+import sys
+import textwrap
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 
 #: A load generator this busy (share of its core) may be what limits the figure.
 LOADGEN_SATURATED = 0.9
+#: The text is at most this wide, as a terminal is, and as the book's code blocks hold:
+#: the figures go side by side in as many tables as it takes, each with the servers.
+WIDTH = 80
+BETTER = {"higher": "↑", "lower": "↓"}
 
 
 @dataclass(frozen=True)
@@ -98,29 +109,64 @@ def summarize(samples, baseline):
 
 
 def table(summary, servers, *, repetitions, baseline, info):
-    """The plain-text table: one row per server, one column per figure."""
-    notes = _Footnotes()
+    """The plain text: the figures side by side, one row per server, in tables of at
+    most ``WIDTH`` columns, then the numbered notes."""
     names = [name for name in FIGURES if name in summary]
-    header = ["server", *(FIGURES[name].title for name in names)]
-    units = ["", *(f"{FIGURES[name].unit} ({FIGURES[name].better} better)"
-                   if FIGURES[name].ratio else FIGURES[name].unit for name in names)]
-    rows = [[server, *(_cell(summary[name]["servers"].get(server), FIGURES[name], notes)
-                       for name in names)] for server in servers]
-    widths = [max(len(row[column]) for row in [header, units, *rows])
-              for column in range(len(header))]
-
-    def line(cells):
-        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
-
-    title = (f"Median of {repetitions} repetition{'s' * (repetitions != 1)}; "
-             f"×N = ratio to {baseline} (protocols) measured in the same run.\n"
-             f"{info['date']}, {info['cpu_count']} CPUs ({info['cpu_model']}), "
-             f"Python {info['python']}, {info['kernel']}.")
-    lines = [title, "", line(header), line(units), *map(line, rows)]
+    # Once to see how wide each figure's column is, and again to number the notes in
+    # the order a reader meets them, table after table, row after row.
+    widths = {name: len(max(_column(name, summary, servers, _Footnotes()), key=len))
+              for name in names}
+    server_width = max(len(server) for server in ["server", *servers])
+    groups, width = [], WIDTH
+    for name in names:
+        if width + 2 + widths[name] > WIDTH:
+            groups.append([])
+            width = server_width
+        groups[-1].append(name)
+        width += 2 + widths[name]
+    notes = _Footnotes()
+    lines = [*textwrap.wrap(
+        f"Median of {repetitions} repetition{'s' * (repetitions != 1)}; ×N = ratio to "
+        f"{baseline} (protocols) measured in the same run; ↑ higher is better, ↓ lower "
+        "is better.", WIDTH), *textwrap.wrap(
+        f"{info['date']}, {info['cpu_count']} CPUs ({info['cpu_model']}), "
+        f"Python {info['python']}, {info['kernel']}.", WIDTH)]
+    for group in groups:
+        rows = _rows(group, summary, servers, notes)
+        lines.append("")
+        lines.extend(_lines(rows))
     if notes.texts:
         lines.append("")
-        lines.extend(f"[{number}] {text}" for number, text in enumerate(notes.texts, 1))
+        for number, text in enumerate(notes.texts, 1):
+            mark = f"[{number}] "
+            lines.extend(textwrap.wrap(mark + text, WIDTH,
+                                       subsequent_indent=" " * len(mark)))
     return "\n".join(lines) + "\n"
+
+
+def _column(name, summary, servers, notes):
+    """A figure's column: its title, its unit with which way is better, and a cell per
+    server."""
+    figure = FIGURES[name]
+    return [figure.title, f"{figure.unit} {BETTER[figure.better]}",
+            *(_cell(summary[name]["servers"].get(server), figure, notes)
+              for server in servers)]
+
+
+def _rows(names, summary, servers, notes):
+    """One table's rows: the header, the units, then a row per server; the figures'
+    cells are made row by row, so that the notes are numbered in reading order."""
+    heads = [["server", *(FIGURES[name].title for name in names)],
+             ["", *(f"{FIGURES[name].unit} {BETTER[FIGURES[name].better]}"
+                    for name in names)]]
+    return heads + [[server, *(_cell(summary[name]["servers"].get(server), FIGURES[name],
+                                     notes) for name in names)] for server in servers]
+
+
+def _lines(rows):
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+            for row in rows]
 
 
 class _Footnotes:
@@ -168,3 +214,32 @@ def write(path_json, path_text, *, summary, text, info, settings, notes):
                          encoding="utf-8")
     path_text.parent.mkdir(parents=True, exist_ok=True)
     path_text.write_text(text, encoding="utf-8")
+
+
+def render(document):
+    """The text of a report, from the JSON document that :func:`write` wrote."""
+    summary = document["figures"]
+    servers = list(dict.fromkeys(server for figure in summary.values()
+                                 for server in figure["servers"]))
+    settings = document["settings"]
+    return table(summary, servers, repetitions=settings["repetitions"],
+                 baseline=settings["baseline"], info=document["machine"])
+
+
+def main(argv=None):
+    """Write the text of a JSON report again, next to it (``.txt``); return 0."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.report",
+        description="write the text of a JSON report again, next to it (.txt)")
+    parser.add_argument("json", nargs="?", type=Path, metavar="JSON",
+                        default=Path(__file__).resolve().parent / "results" / "latest.json",
+                        help="the report (default: %(default)s)")
+    args = parser.parse_args(argv)
+    text = render(json.loads(args.json.read_text(encoding="utf-8")))
+    args.json.with_suffix(".txt").write_text(text, encoding="utf-8")
+    print(text, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
