@@ -12,10 +12,10 @@ import pytest
 
 from coro import cli
 from coro.netstring import encode
-from exercises import ch12_fallback
+from exercises import ch12_fallback, ch12_pipeline
 from exercises.ch12_title_server import TITLED, title
 from poetry_server import spawn
-from poetry_server.transform import NotText
+from poetry_server.transform import TRANSFORMS, NotText
 from tests.ch12.test_transform_server import blocking_exchange, spawn_transform_server
 from tests.ch12.test_transform_client import scripted
 from tests.client_checks import check_ctrl_c_closes_everything_and_exits_cleanly
@@ -173,3 +173,48 @@ def test_the_command_line_takes_the_servers_in_the_order_given():
 def test_ctrl_c_closes_everything_and_exits_cleanly():
     check_ctrl_c_closes_everything_and_exits_cleanly(
         "exercises.ch12_fallback", 3, options=["--transform-server", "1"])
+
+
+# -- 3. A pipeline of transforms -------------------------------------------------------
+
+@pytest.mark.parametrize("names, steps", [
+    (["upper", "reverse"], ["upper", "reverse"]),
+    (["reverse", "upper", "reverse"], ["reverse", "upper", "reverse"]),
+    (None, ["cummingsify"]),  # none named: the stage's default
+])
+def test_the_transforms_are_applied_in_turn(names, steps, capsys):
+    with spawn_transform_server() as service, \
+            spawn("tyger", "lorelei", delay=0, num_bytes=200) as addresses:
+        report, status = cli.run(ch12_pipeline.download_all, addresses, timeout=10,
+                                 transform_servers=[service], transform_name=names)
+    assert status == 0
+    for task, name in [(1, "tyger"), (2, "lorelei")]:
+        expected = catalogue_bytes(name)
+        for step in steps:
+            expected = TRANSFORMS[step](expected)
+        assert report.poems[task] == expected
+    assert len(capsys.readouterr().out.splitlines()) == 3  # no warning
+
+
+def test_a_step_that_fails_hands_on_the_poem_as_it_was_before_it(capsys):
+    with spawn_transform_server() as service, \
+            spawn("tyger", delay=0, num_bytes=200) as addresses:
+        report, status = cli.run(ch12_pipeline.download_all, addresses, timeout=10,
+                                 transform_servers=[service],
+                                 transform_name=["upper", "frob", "reverse"])
+    assert report.poems == {1: TRANSFORMS["reverse"](TRANSFORMS["upper"](
+        catalogue_bytes("tyger")))}
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"Task 1: transform failed ({where(service)} replied: unknown transform 'frob'; "
+        f"known transforms: cummingsify, reverse, upper); kept the poem as it was")
+
+
+def test_the_pipeline_command_line(tmp_path):
+    with spawn_transform_server() as service, \
+            spawn("tyger", delay=0, num_bytes=200) as [poetry]:
+        result = run_module("exercises.ch12_pipeline", "--transform-server", service[1],
+                            "--transform", "upper", "--transform", "reverse",
+                            "--save", tmp_path, poetry[1])
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "poem-1.txt").read_bytes() \
+        == TRANSFORMS["reverse"](catalogue_bytes("tyger").upper())
