@@ -28,6 +28,7 @@ extensions = [
     "collapsed",
     "try_it",
     "trap_table",
+    "layout_check",
 ]
 
 html_theme = "furo"
