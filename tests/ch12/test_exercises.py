@@ -177,23 +177,22 @@ def test_ctrl_c_closes_everything_and_exits_cleanly():
 
 # -- 3. A pipeline of transforms -------------------------------------------------------
 
-@pytest.mark.parametrize("names, steps", [
-    (["upper", "reverse"], ["upper", "reverse"]),
-    (["reverse", "upper", "reverse"], ["reverse", "upper", "reverse"]),
-    (None, ["cummingsify"]),  # none named: the stage's default
-])
-def test_the_transforms_are_applied_in_turn(names, steps, capsys):
+def test_the_transforms_are_applied_in_turn(capsys):
+    cases = [(["upper", "reverse"], ["upper", "reverse"]),
+             (["reverse", "upper", "reverse"], ["reverse", "upper", "reverse"]),
+             (None, ["cummingsify"])]  # none named: the stage's default
     with spawn_transform_server() as service, \
             spawn("tyger", "lorelei", delay=0, num_bytes=200) as addresses:
-        report, status = cli.run(ch12_pipeline.download_all, addresses, timeout=10,
-                                 transform_servers=[service], transform_name=names)
-    assert status == 0
-    for task, name in [(1, "tyger"), (2, "lorelei")]:
-        expected = catalogue_bytes(name)
-        for step in steps:
-            expected = TRANSFORMS[step](expected)
-        assert report.poems[task] == expected
-    assert len(capsys.readouterr().out.splitlines()) == 3  # no warning
+        for names, steps in cases:
+            report, status = cli.run(ch12_pipeline.download_all, addresses, timeout=10,
+                                     transform_servers=[service], transform_name=names)
+            assert status == 0
+            for task, name in [(1, "tyger"), (2, "lorelei")]:
+                expected = catalogue_bytes(name)
+                for step in steps:
+                    expected = TRANSFORMS[step](expected)
+                assert report.poems[task] == expected, (names, task)
+            assert len(capsys.readouterr().out.splitlines()) == 3  # no warning
 
 
 def test_a_step_that_fails_hands_on_the_poem_as_it_was_before_it(capsys):

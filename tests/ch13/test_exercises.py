@@ -3,7 +3,6 @@ downloads at a time; a proxy whose cached poem expires."""
 
 import socket
 
-import pytest
 
 from coro import cli
 from coro.io.clock import FakeClock
@@ -87,15 +86,16 @@ def most_at_once(trace):
     return most
 
 
-@pytest.mark.parametrize("at_most", [1, 2, 3])
-def test_no_more_downloads_run_at_once_than_allowed(at_most, capsys):
+def test_no_more_downloads_run_at_once_than_allowed(capsys):
     names = ["tyger", "jingyesi", "science", "sera", "ecstasy"]
     with spawn(*names, delay=0, num_bytes=200) as addresses:
-        report, status = cli.run(ch13_at_most.download_all, addresses, timeout=10,
-                                 at_most=at_most)
-    assert status == 0
-    assert report.poems == {n: catalogue_bytes(name) for n, name in enumerate(names, 1)}
-    assert most_at_once(report.trace) == at_most
+        for at_most in (1, 2, 3):
+            report, status = cli.run(ch13_at_most.download_all, addresses, timeout=10,
+                                     at_most=at_most)
+            assert status == 0
+            assert report.poems == {n: catalogue_bytes(name)
+                                    for n, name in enumerate(names, 1)}
+            assert most_at_once(report.trace) == at_most
 
 
 def test_the_downloads_of_the_lanes_overlap(capsys):
