@@ -3,7 +3,6 @@ downloads at a time; a proxy whose cached poem expires."""
 
 import socket
 
-
 from coro import cli
 from coro.io.clock import FakeClock
 from coro.reactor.loop import Reactor
