@@ -29,6 +29,7 @@ extensions = [
     "try_it",
     "trap_table",
     "layout_check",
+    "usage",
 ]
 
 html_theme = "furo"
