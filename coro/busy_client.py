@@ -43,7 +43,7 @@ def download_all(addresses, *, timeout, trace, done):
 def main(argv=None):
     """Run the client; return the exit status."""
     return cli.main(download_all, argv, prog="python -m coro.busy_client",
-                    description=__doc__.split("\n\n")[0], cpu=True)
+                    description=__doc__.split("\n\n")[0], finishing_order=True, cpu=True)
 
 
 if __name__ == "__main__":

@@ -141,7 +141,7 @@ def download_all(addresses, *, timeout, trace, done, backend=None):
 def main(argv=None):
     """Run the client; return the exit status."""
     return cli.main(download_all, argv, prog="python -m coro.callback_client",
-                    description=__doc__.split("\n\n")[0])
+                    description=__doc__.split("\n\n")[0], finishing_order=True)
 
 
 if __name__ == "__main__":

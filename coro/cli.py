@@ -9,7 +9,9 @@ module does everything else the same way for every stage, so that two stages dif
 only in how they wait:
 
 - one line per finished task, as it finishes:
-  ``Task 1: got 3003 bytes of poetry from 127.0.0.1:40001 in 1.02s``;
+  ``Task 1: got 3003 bytes of poetry from 127.0.0.1:40001 in 1.02s``; a stage whose
+  tasks run at the same time, and so finish in any order, says first, once, that each
+  time is the task's own (:data:`IN_FINISHING_ORDER`);
 - one line per failed task: ``Task 2: failed: connection refused by 127.0.0.1:40002``;
 - last, ``Got 3 poems in 1.05s``;
 - after Ctrl-C or SIGTERM, in place of that last line, one line per task cut short,
@@ -37,6 +39,11 @@ from pathlib import Path
 from coro.trace import Event, Trace, render_timeline
 
 OK, FAILED, USAGE_ERROR, INTERRUPTED = 0, 1, 2, 130
+
+#: The header of a run whose task lines come as the tasks finish: in any order, each
+#: time that task's own, so neither a running total nor the run's time so far.
+IN_FINISHING_ORDER = ("Tasks as they finish; each time is the task's own, "
+                      "from its start to its end:")
 
 
 class UsageError(Exception):
@@ -144,8 +151,10 @@ class Report:
     still running, say) is no news, and its ``done`` prints nothing.
     """
 
-    def __init__(self, addresses, trace, *, timeout, save=None, out=None):
+    def __init__(self, addresses, trace, *, timeout, save=None, out=None,
+                 finishing_order=False):
         self.addresses = addresses
+        self.finishing_order = finishing_order
         self.trace = trace
         self.timeout = timeout
         self.save = save
@@ -230,9 +239,13 @@ class Report:
     def download(self, download_all, **stage_options):
         """Run ``download_all`` over the report's addresses, then print the summary.
 
+        A report in ``finishing_order`` prints :data:`IN_FINISHING_ORDER` first.
+
         Returns:
             The exit status, 0 or 1.
         """
+        if self.finishing_order:
+            print(IN_FINISHING_ORDER, file=self.out, flush=True)
         cpu_before = time.process_time()
         download_all(self.addresses, timeout=self.timeout, trace=self.trace, done=self.done,
                      **stage_options)
@@ -242,20 +255,25 @@ class Report:
         return self.summary()
 
 
-def run(download_all, addresses, *, timeout=10.0, save=None, out=None, **stage_options):
+def run(download_all, addresses, *, timeout=10.0, save=None, out=None, finishing_order=False,
+        **stage_options):
     """Run one stage's ``download_all`` over ``addresses`` and report as it goes.
 
     ``stage_options`` (``backend="poll"``, say) go to ``download_all`` as they are.
+    ``finishing_order`` says that the tasks run at the same time, so that their lines
+    come as they finish, under the header :data:`IN_FINISHING_ORDER`.
 
     Returns:
         ``(report, status)``: the :class:`Report` (poems, errors, trace, and the CPU
         time the process used meanwhile, ``cpu_time``) and the exit status, 0 or 1.
     """
-    report = Report(addresses, Trace(), timeout=timeout, save=save, out=out)
+    report = Report(addresses, Trace(), timeout=timeout, save=save, out=out,
+                    finishing_order=finishing_order)
     return report, report.download(download_all, **stage_options)
 
 
-def main(download_all, argv=None, *, prog, description, stage_options=(), cpu=False):
+def main(download_all, argv=None, *, prog, description, stage_options=(), cpu=False,
+         finishing_order=False):
     """The whole command line of a client stage; returns the exit status.
 
     Args:
@@ -266,6 +284,8 @@ def main(download_all, argv=None, *, prog, description, stage_options=(), cpu=Fa
         stage_options: The stage's own options, as for :func:`make_parser`; their
             values go to ``download_all`` as keyword arguments.
         cpu: Report CPU against wall time even without ``--cpu``.
+        finishing_order: The tasks run at the same time, and their lines come as they
+            finish, under the header :data:`IN_FINISHING_ORDER` (see :func:`run`).
     """
     parser = make_parser(prog, description, stage_options)
     try:
@@ -275,7 +295,8 @@ def main(download_all, argv=None, *, prog, description, stage_options=(), cpu=Fa
     except UsageError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
-    report = Report(options.addresses, Trace(), timeout=options.timeout, save=options.save)
+    report = Report(options.addresses, Trace(), timeout=options.timeout, save=options.save,
+                    finishing_order=finishing_order)
     try:
         with interrupted_by_signals():
             status = report.download(download_all, **{name: getattr(options, name)

@@ -17,6 +17,7 @@ tangled together in one function. Chapter 8 pulls the loop out.
                                      [--save DIR] [--timeline] [HOST:]PORT ...
 """
 
+import argparse
 import enum
 import errno
 import io
@@ -26,6 +27,7 @@ import sys
 import time
 
 from coro import cli
+from coro.io import proactor as proactors
 from coro.io.proactor import KINDS, ProactorUnavailable, open_proactor
 from coro.trace import Event
 
@@ -145,12 +147,22 @@ def download_all(addresses, *, timeout, trace, done, proactor="auto"):
     print(description, file=sys.stderr)
 
 
+class _ProactorOption(argparse.Action):
+    """``--proactor``: asking for io_uring where it cannot work is a usage error, told
+    with the others, before the run prints anything or opens a socket."""
+
+    def __call__(self, parser, namespace, kind, option_string=None):
+        if kind == "uring" and (why_not := proactors.uring_unavailable()) is not None:
+            parser.error(f"--proactor uring: io_uring is unavailable: {why_not}")
+        setattr(namespace, self.dest, kind)
+
+
 def main(argv=None):
     """Run the client; return the exit status."""
     try:
         return cli.main(download_all, argv, prog=PROG, description=__doc__.split("\n\n")[0],
-                        stage_options=[(("--proactor",), {
-                            "choices": list(KINDS), "default": "auto",
+                        finishing_order=True, stage_options=[(("--proactor",), {
+                            "action": _ProactorOption, "choices": list(KINDS), "default": "auto",
                             "help": "who performs the operations: the kernel through "
                                     "io_uring (uring), a thread pool (threads), or "
                                     "io_uring where it works (auto, the default)"})])

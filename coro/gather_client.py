@@ -77,7 +77,7 @@ def download_all(addresses, *, timeout, trace, done, deadline=None, backend=None
 def main(argv=None):
     """Run the client; return the exit status."""
     return cli.main(download_all, argv, prog="python -m coro.gather_client",
-                    description=__doc__.split("\n\n")[0],
+                    description=__doc__.split("\n\n")[0], finishing_order=True,
                     stage_options=[cli.DEADLINE_OPTION])
 
 

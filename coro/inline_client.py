@@ -137,7 +137,7 @@ def download_all(addresses, *, timeout, trace, done, transform_server, transform
 def main(argv=None):
     """Run the client; return the exit status."""
     return cli.main(download_all, argv, prog="python -m coro.inline_client",
-                    description=__doc__.split("\n\n")[0], stage_options=[
+                    description=__doc__.split("\n\n")[0], finishing_order=True, stage_options=[
                         *transform_client.STAGE_OPTIONS,
                         (("--async",),
                          {"action": "store_true", "dest": "use_async",

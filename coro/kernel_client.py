@@ -109,7 +109,7 @@ def download_all(addresses, *, timeout, trace, done, backend=None, deadline=None
 def main(argv=None):
     """Run the client; return the exit status."""
     return cli.main(download_all, argv, prog="python -m coro.kernel_client",
-                    description=__doc__.split("\n\n")[0], stage_options=[(
+                    description=__doc__.split("\n\n")[0], finishing_order=True, stage_options=[(
                         ("--backend",),
                         {"choices": list(multiplexer.BACKENDS),
                          "default": multiplexer.best_backend(),

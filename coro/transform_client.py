@@ -300,7 +300,8 @@ STAGE_OPTIONS = [
 def main(argv=None):
     """Run the client; return the exit status."""
     return cli.main(download_all, argv, prog="python -m coro.transform_client",
-                    description=__doc__.split("\n\n")[0], stage_options=STAGE_OPTIONS)
+                    description=__doc__.split("\n\n")[0], finishing_order=True,
+                    stage_options=STAGE_OPTIONS)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from coro.trace import Event, Trace
 from poetry_server import spawn
 from tests.startup_checks import signal_mid_run
 from tests.support import (
-    LOOPBACK, SUMMARY_LINE, TASK_LINE, ScriptedServer, assert_one_line_usage_error,
+    FINISHING_ORDER, LOOPBACK, SUMMARY_LINE, TASK_LINE, ScriptedServer, assert_one_line_usage_error,
     catalogue_bytes, descriptors_past_fd_setsize, events, refused_address, reset, run_module,
 )
 
@@ -48,12 +48,16 @@ class ClientChecks:
         options: The command-line options every run of it needs.
         connections: How many connections it holds open at once, so how many a Ctrl-C
             finds open.
+        finishing_order: Whether it prints the tasks' lines as they finish, whatever
+            the order of the command line, under a header that says each time is the
+            task's own.
     """
 
     stage = None
     module = None
     options = ()
     connections = 3
+    finishing_order = False
 
     @pytest.fixture
     def client(self):
@@ -82,7 +86,8 @@ class ClientChecks:
         check_a_clean_close_mid_poem_cannot_be_told_from_the_end(client, capsys)
 
     def test_command_line_output_and_save(self, command_line, tmp_path):
-        check_command_line_output(self.module, tmp_path, options=command_line)
+        check_command_line_output(self.module, tmp_path, options=command_line,
+                                  finishing_order=self.finishing_order)
 
     def test_one_refused_server_fails_only_its_task(self, command_line):
         check_one_refused_server_fails_only_its_task(self.module, options=command_line)
@@ -93,7 +98,7 @@ class ClientChecks:
 
     def test_ctrl_c_reports_what_finished_and_what_was_cut_short(self, command_line):
         check_ctrl_c_reports_what_finished_and_what_was_cut_short(
-            self.module, options=command_line)
+            self.module, options=command_line, finishing_order=self.finishing_order)
 
     def test_usage_errors(self, tmp_path):
         # Refused before any download starts, so once with the options every run needs.
@@ -102,6 +107,8 @@ class ClientChecks:
 
 class ConcurrentClientChecks(ClientChecks):
     """What every stage that downloads the poems at the same time passes as well."""
+
+    finishing_order = True
 
     def test_the_downloads_overlap(self, client, capsys):
         check_the_downloads_overlap(client, capsys)
@@ -192,19 +199,27 @@ def check_non_ascii_poems_with_one_byte_chunks(stage, capsys):
     assert report.poems[2].decode() == catalogue_bytes("lorelei").decode()
 
 
-def check_command_line_output(module, tmp_path, options=()):
+def check_command_line_output(module, tmp_path, options=(), *, finishing_order):
     names = ("science", "jingyesi")
     with spawn(*names, delay=0, num_bytes=3) as addresses:
         ports = [port for _, port in addresses]
         result = run_module(module, *options, "--save", tmp_path / "poems", *ports)
     assert result.returncode == 0, result.stderr
-    *task_lines, summary = _without_cpu_line(result.stdout)
+    *task_lines, summary = after_the_header(_without_cpu_line(result.stdout), finishing_order)
     found = sorted(TASK_LINE.match(line).groups() for line in task_lines)
     assert found == [(str(n + 1), str(len(catalogue_bytes(name))), "127.0.0.1", str(port))
                      for n, (name, port) in enumerate(zip(names, ports))]
     assert SUMMARY_LINE.match(summary) and summary.startswith("Got 2 poems")
     for n, name in enumerate(names, start=1):
         assert (tmp_path / "poems" / f"poem-{n}.txt").read_bytes() == catalogue_bytes(name)
+
+
+def after_the_header(lines, finishing_order):
+    """The output's ``lines`` after the header that a stage printing its tasks as they
+    finish puts first, once; a stage that prints them in order has no header."""
+    assert lines.count(FINISHING_ORDER) == finishing_order, lines
+    assert not finishing_order or lines[0] == FINISHING_ORDER, lines
+    return lines[finishing_order:]
 
 
 def _without_cpu_line(stdout):
@@ -260,7 +275,8 @@ def check_a_server_that_never_sends_times_out(stage, capsys):
                                                timeout=0.2)
     assert status == 1
     [failed] = [line for line in lines if line.startswith("Task 1: ")]
-    assert failed == f"Task 1: failed: timed out: 127.0.0.1:{silent.address[1]} sent nothing for 0.2s"
+    assert failed == (f"Task 1: failed: timed out: 127.0.0.1:{silent.address[1]} sent nothing "
+                      f"for 0.2s")
     assert report.poems[2] == catalogue_bytes("science")
 
 
@@ -338,7 +354,8 @@ def _part_of_the_raven_then_wait_for_the_close(socks):
     assert sock.recv(1) == b""  # the client closed its end
 
 
-def check_ctrl_c_reports_what_finished_and_what_was_cut_short(module, options=()):
+def check_ctrl_c_reports_what_finished_and_what_was_cut_short(module, options=(), *,
+                                                              finishing_order):
     # Task 1 gets a whole poem; task 2 gets 1200 bytes of the Raven, then nothing; task 3
     # is connected to a listener that never accepts, so gets nothing (the blocking client
     # never even starts it). The signal comes once task 1's line is out and task 2 has
@@ -351,7 +368,7 @@ def check_ctrl_c_reports_what_finished_and_what_was_cut_short(module, options=()
                                           *ports, bytes_of_task_2=1200)
     assert (status, err) == (130, "Interrupted.\n"), out
     assert whole.errors == [] and part.errors == []
-    lines = out.splitlines()
+    lines = after_the_header(out.splitlines(), finishing_order)
     assert TASK_LINE.match(lines[0]).groups() == ("1", "13", LOOPBACK, str(ports[0]))
     assert lines[1:3] == [
         f"Task 2: cut short after 1200 bytes of poetry from 127.0.0.1:{ports[1]}",

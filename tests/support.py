@@ -141,6 +141,8 @@ def run_module(module, *args, timeout=60):
                           stdin=subprocess.DEVNULL)
 
 
+#: The first line of a client that prints its tasks' lines as they finish.
+FINISHING_ORDER = "Tasks as they finish; each time is the task's own, from its start to its end:"
 TASK_LINE = re.compile(
     r"^Task (\d+): got (\d+) bytes of poetry from ([\d.]+):(\d+) in \d+\.\d\ds$")
 FAILED_LINE = re.compile(r"^Task (\d+): failed: (.+)$")

@@ -16,7 +16,8 @@ from poetry_server import spawn
 from poetry_server.transform import TRANSFORMS
 from poetry_server.transform_server import TransformServerFactory
 from tests.ch12.test_transform_server import spawn_transform_server
-from tests.client_checks import ConcurrentClientChecks, bound, check_the_downloads_overlap
+from tests.client_checks import (ConcurrentClientChecks, after_the_header, bound,
+                                 check_the_downloads_overlap)
 from tests.reactor_fixtures import run_until
 from tests.support import (SUMMARY_LINE, TASK_LINE, ScriptedServer, assert_one_line_usage_error,
                            catalogue_bytes, refused_address, reset, run_module)
@@ -69,7 +70,7 @@ class TransformClientChecks(ConcurrentClientChecks):
             result = run_module(self.module, *command_line, "--transform", "upper",
                                 "--save", tmp_path, *[port for _, port in addresses])
         assert result.returncode == 0, result.stderr
-        *task_lines, summary = result.stdout.splitlines()
+        *task_lines, summary = after_the_header(result.stdout.splitlines(), True)
         expected = [catalogue_bytes(name).decode().upper().encode() for name in names]
         assert sorted(TASK_LINE.match(line).groups()[:2] for line in task_lines) \
             == [(str(n), str(len(poem))) for n, poem in enumerate(expected, start=1)]
@@ -149,6 +150,7 @@ class TransformClientChecks(ConcurrentClientChecks):
 
 def assert_kept_as_they_were(lines, reason):
     """Each task has a warning line, then its usual line; the summary is last."""
+    lines = after_the_header(lines, True)
     for n in (1, 2):
         warning = lines.index(f"Task {n}: transform failed ({reason}); kept the poem as it was")
         assert TASK_LINE.match(lines[warning + 1]).group(1) == str(n)

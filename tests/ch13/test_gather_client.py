@@ -18,7 +18,8 @@ class TestGatherClient(ConcurrentClientChecks):
 
 
 def test_command_line_output_with_a_deadline_that_does_not_pass(tmp_path):
-    check_command_line_output(MODULE, tmp_path, options=["--deadline", "60"])
+    check_command_line_output(MODULE, tmp_path, options=["--deadline", "60"],
+                              finishing_order=True)
 
 
 def test_a_deadline_must_be_a_number_of_seconds():
