@@ -27,6 +27,13 @@ def backend(request):
     return request.param
 
 
+@pytest.fixture(scope="module")
+def servers():
+    """One poetry server for the whole file, serving each poem on its own port."""
+    with spawn("science", "tyger", "jingyesi", delay=0, num_bytes=100) as addresses:
+        yield dict(zip(("science", "tyger", "jingyesi"), addresses))
+
+
 def run(stage, addresses, **options):
     """Run ``stage.download_all``; return ``(outcomes by task, trace)``."""
     outcomes, trace = {}, Trace()
@@ -42,9 +49,10 @@ def test_one_by_one_downloads_every_poem(backend, capsys):
     check_downloads_every_poem(bound(ch07_one_by_one, proactor=backend), capsys)
 
 
-def test_one_by_one_starts_a_download_only_once_the_one_before_has_ended(backend, capsys):
-    with spawn("science", "tyger", delay=0, num_bytes=100) as [first, last], \
-            refused_address() as refused:
+def test_one_by_one_starts_a_download_only_once_the_one_before_has_ended(backend, servers,
+                                                                         capsys):
+    first, last = servers["science"], servers["tyger"]
+    with refused_address() as refused:
         outcomes, trace = run(ch07_one_by_one, [first, refused, last], proactor=backend)
     assert events(trace, Event.START, Event.CONNECTED) == [
         (1, Event.START), (1, Event.CONNECTED), (2, Event.START), (3, Event.START),
@@ -104,11 +112,11 @@ def test_the_deadline_cancels_what_is_in_flight_and_the_sockets_are_closed(backe
         assert str(error) == "cancelled: the run's deadline of 0.05s passed"
 
 
-def test_downloads_that_end_in_time_are_not_touched_by_the_deadline(backend, capsys):
-    with spawn("science", "jingyesi", delay=0, num_bytes=100) as addresses, \
-            refused_address() as refused:
-        outcomes, _ = run(ch07_deadline, [*addresses, refused], proactor=backend,
-                          deadline=60)
+def test_downloads_that_end_in_time_are_not_touched_by_the_deadline(backend, servers,
+                                                                     capsys):
+    with refused_address() as refused:
+        outcomes, _ = run(ch07_deadline, [servers["science"], servers["jingyesi"], refused],
+                          proactor=backend, deadline=60)
     assert outcomes[1] == {"poem": catalogue_bytes("science")}
     assert outcomes[2] == {"poem": catalogue_bytes("jingyesi")}
     assert isinstance(outcomes[3]["error"], ConnectionRefusedError)

@@ -5,6 +5,8 @@ exactly one of callback and errback, exactly once."""
 import socket
 import threading
 
+import pytest
+
 from coro.trace import Event, Trace
 from exercises import ch10_all, ch10_retry, ch10_time_limit
 from exercises.ch10_all import get_all_poetry
@@ -27,6 +29,13 @@ class Calls(list):
 
     def retry(self, failure):
         self.append(("retry", failure.type))
+
+
+@pytest.fixture(scope="module")
+def servers():
+    """One poetry server for the whole file, serving each poem on its own port."""
+    with spawn("tyger", "jingyesi", "science", "mariner", delay=0, num_bytes=100) as addresses:
+        yield dict(zip(("tyger", "jingyesi", "science", "mariner"), addresses))
 
 
 def run_to_the_end(reactor, calls):
@@ -98,9 +107,10 @@ def test_other_failures_are_not_tried_again(reactor):
     assert calls == [("errback", ConnectionResetError)]
 
 
-def test_the_retrying_client_on_the_command_line(capsys):
-    with spawn("science", delay=0, num_bytes=100) as [good], refused_address() as refused:
-        status = ch10_retry.main(["--pause", "0.01", str(good[1]), str(refused[1])])
+def test_the_retrying_client_on_the_command_line(servers, capsys):
+    with refused_address() as refused:
+        status = ch10_retry.main(["--pause", "0.01", str(servers["science"][1]),
+                                  str(refused[1])])
     lines = capsys.readouterr().out.splitlines()
     assert status == 1
     where = f"127.0.0.1:{refused[1]}"
@@ -116,26 +126,24 @@ def test_a_run_whose_done_raises_still_ends(capsys):
 
 # Exercise 2: all the poems, or the first failure.
 
-def test_all_the_poems_in_the_order_of_the_addresses(reactor):
+def test_all_the_poems_in_the_order_of_the_addresses(reactor, servers):
     calls = Calls()
     names = ("tyger", "jingyesi", "science")
-    with spawn(*names, delay=0, num_bytes=50) as addresses:
-        get_all_poetry(reactor, addresses, calls.callback, calls.errback)
-        assert calls == []  # never from inside the call
-        run_to_the_end(reactor, calls)
+    get_all_poetry(reactor, [servers[name] for name in names], calls.callback, calls.errback)
+    assert calls == []  # never from inside the call
+    run_to_the_end(reactor, calls)
     assert calls == [("callback", [catalogue_bytes(name) for name in names])]
 
 
-def test_the_first_failure_only_while_the_other_downloads_go_on(reactor):
+def test_the_first_failure_only_while_the_other_downloads_go_on(reactor, servers):
     calls = Calls()
-    with spawn("mariner", delay=0.001, num_bytes=200) as [slow], \
-            refused_address() as refused, ScriptedServer(_send_then_reset) as resetting:
-        get_all_poetry(reactor, [slow, refused, resetting.address], calls.callback,
-                       calls.errback, trace=(trace := Trace()))
+    with refused_address() as refused, ScriptedServer(_send_then_reset) as resetting:
+        get_all_poetry(reactor, [servers["mariner"], refused, resetting.address],
+                       calls.callback, calls.errback, trace=(trace := Trace()))
         run_until(reactor, lambda: calls)
         assert calls == [("errback", ConnectionRefusedError, 1)]
-        # The Mariner is still coming in, and the reset is still to come; both go
-        # on to the end, and neither is news.
+        # The refusal comes in the first turn of the loop, before a byte of the Mariner
+        # or the reset; both go on to the end, and neither is news.
         run_to_the_end(reactor, calls)
     assert calls == [("errback", ConnectionRefusedError, 1)]
     assert sum(r.nbytes for r in trace.records_of(1)
@@ -150,9 +158,9 @@ def test_no_addresses_is_all_zero_poems_at_once(reactor):
     assert calls == [("callback", [])]
 
 
-def test_all_or_nothing_on_the_command_line(capsys):
-    with spawn("tyger", "science", delay=0, num_bytes=100) as [first, last], \
-            refused_address() as refused:
+def test_all_or_nothing_on_the_command_line(servers, capsys):
+    first, last = servers["tyger"], servers["science"]
+    with refused_address() as refused:
         all_of_them = ch10_all.main([str(first[1]), str(last[1])])
         got_all = capsys.readouterr().out
         one_refused = ch10_all.main([str(first[1]), str(refused[1]), str(last[1])])
@@ -197,11 +205,10 @@ def test_the_time_limit_calls_the_errback_and_the_bytes_keep_coming(fake_reactor
     assert calls == [("errback", TooSlow)]  # and its poem was no news
 
 
-def test_a_download_within_the_limit_gives_its_poem(reactor):
+def test_a_download_within_the_limit_gives_its_poem(reactor, servers):
     calls = Calls()
-    with spawn("science", delay=0, num_bytes=100) as [(host, port)]:
-        get_poetry_within(reactor, host, port, calls.callback, calls.errback, limit=60)
-        run_to_the_end(reactor, calls)  # the limit's timer is cancelled
+    get_poetry_within(reactor, *servers["science"], calls.callback, calls.errback, limit=60)
+    run_to_the_end(reactor, calls)  # the limit's timer is cancelled
     assert calls == [("callback", catalogue_bytes("science"))]
 
 

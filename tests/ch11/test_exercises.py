@@ -3,6 +3,8 @@ time limit that cancels the download's Deferred, which closes the connection."""
 
 import threading
 
+import pytest
+
 from coro.deferred.deferred import CancelledError
 from coro.trace import Event, Trace
 from exercises import ch11_fallback, ch11_time_limit
@@ -14,6 +16,13 @@ from tests.reactor_fixtures import run_until
 from tests.support import ScriptedServer, catalogue_bytes, refused_address
 
 FALLBACK = b"a poem of our own\n"
+
+
+@pytest.fixture(scope="module")
+def servers():
+    """One poetry server for the whole file, serving each poem on its own port."""
+    with spawn("tyger", "science", delay=0, num_bytes=100) as addresses:
+        yield dict(zip(("tyger", "science"), addresses))
 
 
 class Outcomes(list):
@@ -62,11 +71,11 @@ def test_a_refused_connection_fires_with_the_fallback(reactor):
     assert outcomes == [("poem", FALLBACK)]
 
 
-def test_a_poem_that_arrives_is_the_poem(reactor):
+def test_a_poem_that_arrives_is_the_poem(reactor, servers):
     outcomes, told = Outcomes(), []
-    with spawn("science", delay=0, num_bytes=100) as [(host, port)]:
-        outcomes.follow(get_poetry_or(reactor, host, port, FALLBACK, on_failure=told.append))
-        run_until(reactor, lambda: outcomes)
+    outcomes.follow(get_poetry_or(reactor, *servers["science"], FALLBACK,
+                                  on_failure=told.append))
+    run_until(reactor, lambda: outcomes)
     assert outcomes == [("poem", catalogue_bytes("science"))]
     assert told == []
 
@@ -82,8 +91,9 @@ def test_a_cancel_is_not_a_network_error_and_goes_on_down_the_chain(reactor):
     run_until(reactor, lambda: not reactor.pending_timers())
 
 
-def test_the_fallback_on_the_command_line(capsys, tmp_path):
-    with spawn("tyger", delay=0, num_bytes=100) as [good], refused_address() as refused:
+def test_the_fallback_on_the_command_line(servers, capsys, tmp_path):
+    good = servers["tyger"]
+    with refused_address() as refused:
         status = ch11_fallback.main(["--fallback", "sera", "--save", str(tmp_path),
                                      str(good[1]), str(refused[1])])
     lines = capsys.readouterr().out.splitlines()
@@ -115,11 +125,10 @@ def test_the_time_limit_cancels_the_download_and_closes_the_connection(fake_reac
     turn(fake_reactor, lambda: not fake_reactor.pending_timers())  # nothing left behind
 
 
-def test_a_download_within_the_limit_gives_its_poem(reactor):
+def test_a_download_within_the_limit_gives_its_poem(reactor, servers):
     outcomes = Outcomes()
-    with spawn("science", delay=0, num_bytes=100) as [(host, port)]:
-        outcomes.follow(get_poetry_within(reactor, host, port, limit=60))
-        run_until(reactor, lambda: outcomes)
+    outcomes.follow(get_poetry_within(reactor, *servers["science"], limit=60))
+    run_until(reactor, lambda: outcomes)
     assert outcomes == [("poem", catalogue_bytes("science"))]
     # The reactor fixture checks that the limit's timer was cancelled.
 
