@@ -128,7 +128,8 @@ FALLBACK_OPTIONS = [
 def main(argv=None):
     """Run the client; return the exit status."""
     return cli.main(download_all, argv, prog="python -m exercises.ch12_fallback",
-                    description=__doc__.split("\n\n")[0], stage_options=FALLBACK_OPTIONS)
+                    description=__doc__.split("\n\n")[0], finishing_order=True,
+                    stage_options=FALLBACK_OPTIONS)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ PIPELINE_OPTIONS = [
 def main(argv=None):
     """Run the client; return the exit status."""
     return cli.main(download_all, argv, prog="python -m exercises.ch12_pipeline",
-                    description=__doc__.split("\n\n")[0], stage_options=PIPELINE_OPTIONS)
+                    description=__doc__.split("\n\n")[0], finishing_order=True,
+                    stage_options=PIPELINE_OPTIONS)
 
 
 if __name__ == "__main__":

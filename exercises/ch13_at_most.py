@@ -67,7 +67,7 @@ def download_all(addresses, *, timeout, trace, done, at_most=2, backend=None):
 def main(argv=None):
     """Run the client; return the exit status."""
     return cli.main(download_all, argv, prog="python -m exercises.ch13_at_most",
-                    description=__doc__.split("\n\n")[0], stage_options=[
+                    description=__doc__.split("\n\n")[0], finishing_order=True, stage_options=[
                         (("--at-most",), {"type": how_many, "default": 2, "metavar": "N",
                                           "help": "run at most N downloads at a time "
                                                   "(default: 2)"})])

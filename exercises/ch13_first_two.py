@@ -98,7 +98,7 @@ def how_many(text):
 def main(argv=None):
     """Run the client; return the exit status."""
     return cli.main(download_all, argv, prog="python -m exercises.ch13_first_two",
-                    description=__doc__.split("\n\n")[0], stage_options=[
+                    description=__doc__.split("\n\n")[0], finishing_order=True, stage_options=[
                         (("--first",), {"type": how_many, "default": 2, "metavar": "N",
                                         "help": "cancel the other downloads once N poems "
                                                 "have come (default: 2)"})])

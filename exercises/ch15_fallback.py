@@ -45,7 +45,7 @@ download_all = functools.partial(ch12_fallback.download_all, chain=get_transform
 def main(argv=None):
     """Run the client; return the exit status."""
     return cli.main(download_all, argv, prog="python -m exercises.ch15_fallback",
-                    description=__doc__.split("\n\n")[0],
+                    description=__doc__.split("\n\n")[0], finishing_order=True,
                     stage_options=ch12_fallback.FALLBACK_OPTIONS)
 
 

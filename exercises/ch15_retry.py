@@ -137,7 +137,7 @@ def download_all(addresses, *, timeout, trace, done, try_for=10.0, retry_after=1
 def main(argv=None):
     """Run the client; return the exit status."""
     return cli.main(download_all, argv, prog="python -m exercises.ch15_retry",
-                    description=__doc__.split("\n\n")[0], stage_options=[
+                    description=__doc__.split("\n\n")[0], finishing_order=True, stage_options=[
                         (("--try-for",), {"type": seconds, "default": 10.0,
                                           "metavar": "SECONDS",
                                           "help": "give each try at a poem this long in "

@@ -18,7 +18,8 @@ from poetry_server import spawn
 from poetry_server.transform import TRANSFORMS, NotText
 from tests.ch12.test_transform_server import blocking_exchange, spawn_transform_server
 from tests.ch12.test_transform_client import scripted
-from tests.client_checks import check_ctrl_c_closes_everything_and_exits_cleanly
+from tests.client_checks import (after_the_header,
+                                 check_ctrl_c_closes_everything_and_exits_cleanly)
 from tests.support import TASK_LINE, catalogue_bytes, refused_address, run_module
 
 
@@ -164,7 +165,7 @@ def test_the_command_line_takes_the_servers_in_the_order_given():
                             "--transform-server", refused[1],
                             "--transform-server", titles.address[1], poetry[1])
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    lines = after_the_header(result.stdout.splitlines(), finishing_order=True)
     assert lines[0] == (f"Task 1: transform failed (connection refused by {where(refused)}); "
                         f"trying {where(titles.address)}")
     assert TASK_LINE.match(lines[1]).group(2) == str(len(title(catalogue_bytes("tyger"))))

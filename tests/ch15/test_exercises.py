@@ -12,7 +12,8 @@ from exercises import ch12_fallback, ch15_fallback, ch15_retry
 from exercises.ch15_retry import TooSlow, sleep, within
 from poetry_server import spawn
 from tests.ch12.test_transform_server import spawn_transform_server
-from tests.client_checks import check_ctrl_c_closes_everything_and_exits_cleanly
+from tests.client_checks import (after_the_header,
+                                 check_ctrl_c_closes_everything_and_exits_cleanly)
 from tests.support import (TASK_LINE, ScriptedServer, catalogue_bytes, refused_address, reset,
                            run_module)
 
@@ -157,4 +158,5 @@ def test_the_command_lines_run(module):
     with spawn("jingyesi", delay=0, num_bytes=200) as [poetry]:
         result = run_module(module, *options, poetry[1])
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1].startswith("Got 1 poem in")
+    lines = after_the_header(result.stdout.splitlines(), finishing_order=True)
+    assert TASK_LINE.match(lines[0]) and lines[-1].startswith("Got 1 poem in")
