@@ -159,4 +159,4 @@ def test_the_command_lines_run(module):
         result = run_module(module, *options, poetry[1])
     assert result.returncode == 0, result.stderr
     lines = after_the_header(result.stdout.splitlines(), finishing_order=True)
-    assert TASK_LINE.match(lines[0]) and lines[-1].startswith("Got 1 poem in")
+    assert TASK_LINE.match(lines[-2]) and lines[-1].startswith("Got 1 poem in")
