@@ -14,6 +14,7 @@ from poetry_server import spawn
 from tests.ch12.test_exercises import service
 from tests.ch13.test_proxy import CountingUpstream, Fetches, download, framed_server, outcome_of
 from tests.client_checks import (bound, check_ctrl_c_closes_everything_and_exits_cleanly,
+                                 check_ctrl_c_reports_what_finished_and_what_was_cut_short,
                                  check_the_downloads_overlap)
 from tests.support import (LOOPBACK, TASK_LINE, ScriptedServer, assert_one_line_usage_error,
                            catalogue_bytes, events, read_all, refused_address, run_module)
@@ -79,6 +80,11 @@ def test_ctrl_c_closes_every_download_of_the_first_two_client():
     check_ctrl_c_closes_everything_and_exits_cleanly("exercises.ch13_first_two", 3)
 
 
+def test_ctrl_c_says_what_each_download_of_the_first_two_client_had():
+    check_ctrl_c_reports_what_finished_and_what_was_cut_short("exercises.ch13_first_two",
+                                                              finishing_order=True)
+
+
 # -- 2. At most N at a time ------------------------------------------------------------
 
 def most_at_once(trace):
@@ -120,6 +126,12 @@ def test_a_failed_download_does_not_end_its_lane(capsys):
 
 def test_ctrl_c_closes_every_download_of_the_lanes():
     check_ctrl_c_closes_everything_and_exits_cleanly("exercises.ch13_at_most", 2)
+
+
+def test_ctrl_c_says_what_each_download_of_the_lanes_had():
+    # Task 3 starts once task 1 has its poem, and is cut short with nothing.
+    check_ctrl_c_reports_what_finished_and_what_was_cut_short("exercises.ch13_at_most",
+                                                              finishing_order=True)
 
 
 # -- 3. A cached poem that expires -----------------------------------------------------

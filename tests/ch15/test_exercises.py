@@ -13,7 +13,8 @@ from exercises.ch15_retry import TooSlow, sleep, within
 from poetry_server import spawn
 from tests.ch12.test_transform_server import spawn_transform_server
 from tests.client_checks import (after_the_header,
-                                 check_ctrl_c_closes_everything_and_exits_cleanly)
+                                 check_ctrl_c_closes_everything_and_exits_cleanly,
+                                 check_ctrl_c_reports_what_finished_and_what_was_cut_short)
 from tests.support import (TASK_LINE, ScriptedServer, catalogue_bytes, refused_address, reset,
                            run_module)
 
@@ -117,6 +118,11 @@ def test_a_refused_server_is_tried_twice_and_fails(capsys):
 
 def test_ctrl_c_closes_every_try():
     check_ctrl_c_closes_everything_and_exits_cleanly("exercises.ch15_retry", 3)
+
+
+def test_ctrl_c_says_what_each_try_had():
+    check_ctrl_c_reports_what_finished_and_what_was_cut_short("exercises.ch15_retry",
+                                                              finishing_order=True)
 
 
 # -- 2. The chain of transformation servers, straight ----------------------------------

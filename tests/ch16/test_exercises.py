@@ -11,7 +11,8 @@ from exercises.ch16_counting_server import CountedClients
 from poetry_server import spawn
 from tests.ch12.test_exercises import service
 from tests.ch13.test_exercises import never_send
-from tests.client_checks import check_ctrl_c_closes_everything_and_exits_cleanly
+from tests.client_checks import (check_ctrl_c_closes_everything_and_exits_cleanly,
+                                 check_ctrl_c_reports_what_finished_and_what_was_cut_short)
 from tests.support import TASK_LINE, ScriptedServer, catalogue_bytes, refused_address
 
 
@@ -57,6 +58,11 @@ def test_a_failed_download_does_not_count_and_nothing_is_cancelled(capsys):
 
 def test_ctrl_c_cancels_every_task_of_the_first_two_client():
     check_ctrl_c_closes_everything_and_exits_cleanly("exercises.ch16_first_two", 3)
+
+
+def test_ctrl_c_says_what_each_task_of_the_first_two_client_had():
+    check_ctrl_c_reports_what_finished_and_what_was_cut_short("exercises.ch16_first_two",
+                                                              finishing_order=True)
 
 
 # -- 2. A server that counts its clients -----------------------------------------------
