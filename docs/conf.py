@@ -51,12 +51,14 @@ intersphinx_mapping = {
 linkcheck_ignore = [] if ONLINE else [r"https?://.*"]
 
 # A copy button on every code block. From a terminal session it copies the commands, without
-# their "$ " prompt and without what they printed; from a Python session, the lines after
-# ">>> " and "... "; a block with no prompt, as it is.
+# their "$ " prompt and without what they printed (a command continued with a backslash
+# takes its next line along); from a Python session, the lines after ">>> " and "... ";
+# a block with no prompt, as it is.
 copybutton_prompt_text = r"\$ |>>> |\.\.\.(?: |$)"
 copybutton_prompt_is_regexp = True
 copybutton_only_copy_prompt_lines = True
 copybutton_copy_empty_lines = False
+copybutton_line_continuation_character = "\\"
 
 # Quotes and ellipses only: "--timeout" in a docstring's command line stays two hyphens.
 smartquotes_action = "qe"
