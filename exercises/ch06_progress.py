@@ -64,7 +64,8 @@ def main(argv=None):
                             "help": "print how far the downloads have got this often "
                                     "(default: 1)"})
     return cli.main(download_all, argv, prog="python -m exercises.ch06_progress",
-                    description=__doc__.split("\n\n")[0], stage_options=[every])
+                    description=__doc__.split("\n\n")[0], finishing_order=True,
+                    stage_options=[every])
 
 
 if __name__ == "__main__":

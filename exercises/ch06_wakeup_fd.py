@@ -103,7 +103,7 @@ def download_all(addresses, *, timeout, trace, done, on_signal=None):
 def main(argv=None):
     """Run the client; return the exit status."""
     return cli.main(download_all, argv, prog="python -m exercises.ch06_wakeup_fd",
-                    description=__doc__.split("\n\n")[0])
+                    description=__doc__.split("\n\n")[0], finishing_order=True)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ def main(argv=None):
     """Run the client; return the exit status."""
     try:
         return cli.main(download_all, argv, prog=PROG, description=__doc__.split("\n\n")[0],
+                        finishing_order=True,
                         stage_options=[PROACTOR_OPTION, cli.DEADLINE_OPTION])
     except ProactorUnavailable as exc:
         print(f"{PROG}: error: --proactor uring: {exc}", file=sys.stderr)

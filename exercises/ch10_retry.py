@@ -98,7 +98,8 @@ def main(argv=None):
                             "help": "seconds before the second try (default: 0.5)"})
     return cli.main(download_all, argv,
                     prog="python -m exercises.ch10_retry",
-                    description=__doc__.split("\n\n")[0], stage_options=[pause])
+                    description=__doc__.split("\n\n")[0], finishing_order=True,
+                    stage_options=[pause])
 
 
 if __name__ == "__main__":

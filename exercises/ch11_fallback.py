@@ -112,7 +112,8 @@ def main(argv=None):
         "help": f"the poem for a download that fails: a file, or one of "
                 f"{', '.join(catalogue())} (default: jingyesi)"})
     return cli.main(download_all, argv, prog="python -m exercises.ch11_fallback",
-                    description=__doc__.split("\n\n")[0], stage_options=[fallback])
+                    description=__doc__.split("\n\n")[0], finishing_order=True,
+                    stage_options=[fallback])
 
 
 if __name__ == "__main__":

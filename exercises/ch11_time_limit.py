@@ -56,7 +56,8 @@ def main(argv=None):
                             "help": "stop a download still going after this long "
                                     "(default: 10)"})
     return cli.main(download_all, argv, prog="python -m exercises.ch11_time_limit",
-                    description=__doc__.split("\n\n")[0], stage_options=[limit])
+                    description=__doc__.split("\n\n")[0], finishing_order=True,
+                    stage_options=[limit])
 
 
 if __name__ == "__main__":
