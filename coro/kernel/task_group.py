@@ -47,7 +47,8 @@ class TaskGroup:
         """Wait for every child to end.
 
         Returns:
-            The children's results, in the order they were spawned.
+            The children's results, in the order they were spawned; None for a child
+            that was cancelled (by ``cancel_remaining``, or by a cancel of its own).
 
         Raises:
             ExceptionGroup: with every child's failure, if any failed (the others
@@ -66,7 +67,7 @@ class TaskGroup:
             raise
         if self._errors:
             raise ExceptionGroup("a task of the group failed", self._errors)
-        return [task.result() for task in self._children]
+        return [None if task.cancelled else task.result() for task in self._children]
 
     @types.coroutine
     def cancel_remaining(self):

@@ -182,3 +182,21 @@ def test_async_with_whose_body_fails_cancels_the_children(kernel, clock):
     [error] = kernel.run(main())
     assert isinstance(error, KeyError)
     assert trace == [(1, "a cancelled")]
+
+
+def test_join_after_cancel_remaining_waits_and_gives_none_for_the_cancelled(kernel, clock):
+    """First result wins: the rest are cancelled, and join still returns, as it says."""
+    trace = []
+
+    def main():
+        group = TaskGroup()
+        for name, seconds in [("slow", 3), ("fast", 1)]:
+            yield from group.spawn(child(trace, clock, name, seconds))
+        yield from sleep(2)
+        yield from group.cancel_remaining()
+        results = yield from group.join()
+        trace.append((clock.now(), "joined"))
+        return results
+
+    assert kernel.run(main()) == [None, "fast"]
+    assert trace == [(1, "fast done"), (2, "slow cancelled"), (2, "joined")]
