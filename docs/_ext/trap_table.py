@@ -20,7 +20,7 @@ from coro.kernel import traps
 from coro.kernel.loop import Kernel
 
 HEADER = ("trap", "fields", "what it asks the kernel for", "made by", "handled by")
-WIDTHS = (12, 9, 46, 13, 20)
+WIDTHS = (15, 10, 42, 15, 18)  # per cent of the page's width
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def build_table(trap_rows, inline=None):
                       _literals(f"{name}()" for name in row.made_by),
                       _literals([row.handler])])
     group += [head, body]
-    table = nodes.table(classes=["trap-table"])
+    table = nodes.table(classes=["trap-table", "colwidths-given"])
     table += nodes.title(text="The traps of the kernel's table, as this page was built")
     table += group
     return table
