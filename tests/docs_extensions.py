@@ -12,8 +12,8 @@ def load(name):
 
     It is registered under that name, so that an extension that imports another
     (``diagrams`` imports ``recorded_runs``) finds it: load the imported one first.
-    The path itself is left alone: docs/_ext/exercises.py must not hide the
-    ``exercises`` package from other tests.
+    ``sys.path`` is left alone, so that no module of docs/_ext can hide a package of
+    the same name from other tests.
     """
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, EXTENSIONS / f"{name}.py")
@@ -40,6 +40,7 @@ def load_diagrams():
     import matplotlib.pyplot as plt
 
     load("recorded_runs")
+    load("recorded_tasks")
     diagrams = load("diagrams")
     figure = plt.figure()
     for font in diagrams.FONTS.values():
