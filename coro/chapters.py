@@ -4,6 +4,8 @@
 ``--help``, so the table cannot name a stage that does not exist.
 """
 
+import re
+import textwrap
 from dataclasses import dataclass
 
 
@@ -98,10 +100,19 @@ CHAPTERS = (
 )
 
 
+#: ``--list`` fits an 80-column terminal: a long command goes on over indented lines.
+WIDTH = 80
+
+
 def table_of_contents():
     """The text ``python -m coro --list`` prints."""
     lines = []
     for chapter in CHAPTERS:
         lines.append(f"ch{chapter.number:02d}  {chapter.title}")
-        lines.extend(f"  {stage.role:<6}  {stage.command}" for stage in chapter.stages)
+        for stage in chapter.stages:
+            # An option in brackets is one word: "[--deadline SECONDS]" never splits.
+            words = re.sub(r"\[[^]]*\]", lambda m: m[0].replace(" ", "\0"), stage.command)
+            lines.extend(line.replace("\0", " ") for line in textwrap.wrap(
+                words, WIDTH, initial_indent=f"  {stage.role:<6}  ",
+                subsequent_indent=" " * 14, break_on_hyphens=False, break_long_words=False))
     return "\n".join(lines)

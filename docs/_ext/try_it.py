@@ -99,7 +99,11 @@ class TryItDirective(SphinxDirective):
         commands = join_lines(self.content)
         if not commands:
             raise self.error("try-it needs at least one command")
-        text = "\n".join(f"$ {line.strip()}" for line in self.content if line.strip())
+        shown, continued = [], False
+        for line in filter(str.strip, self.content):
+            shown.append(("  " if continued else "$ ") + line.strip())
+            continued = line.rstrip().endswith("\\")
+        text = "\n".join(shown)
         block = nodes.literal_block(text, text, language="console")
         self.set_source_info(block)
         return [block]

@@ -16,10 +16,13 @@ def test_list_prints_every_chapter_and_its_stages():
     assert result.stdout == table_of_contents() + "\n"
     lines = result.stdout.splitlines()
     assert lines[0].startswith("ch01  ")
+    assert max(map(len, lines)) <= 80
+    # A command that does not fit goes on over lines indented past the role.
+    unwrapped = "\n".join(lines).replace("\n" + " " * 14, " ").splitlines()
     for chapter in CHAPTERS:
-        assert f"ch{chapter.number:02d}  {chapter.title}" in lines
+        assert f"ch{chapter.number:02d}  {chapter.title}" in unwrapped
         for stage in chapter.stages:
-            assert f"  {stage.role:<6}  {stage.command}" in lines
+            assert f"  {stage.role:<6}  {stage.command}" in unwrapped
 
 
 @pytest.mark.parametrize("stage", [s for c in CHAPTERS for s in c.stages],
