@@ -7,6 +7,7 @@ A synchronous model's total is about the sum; a model that waits for many socket
 once finishes in about the time of the slowest download.
 """
 
+import importlib
 from dataclasses import dataclass, field
 
 from coro import (
@@ -32,6 +33,16 @@ class Model:
     chapter: int
     download_all: object
     options: dict = field(default_factory=dict)
+    needs: str = ""  # "module.name" the system must have, such as "select.epoll"
+
+    def missing(self):
+        """Why this system cannot run the model (a short reason), or None."""
+        if not self.needs:
+            return None
+        module, _, name = self.needs.partition(".")
+        if hasattr(importlib.import_module(module), name):
+            return None
+        return f"this system has no {self.needs}"
 
 
 MODELS = (
@@ -39,8 +50,8 @@ MODELS = (
     Model("threaded", 3, threaded_client.download_all),
     Model("busy", 4, busy_client.download_all),
     Model("select", 5, select_client.download_all, {"backend": "select"}),
-    Model("epoll", 5, select_client.download_all, {"backend": "epoll"}),
-    Model("signal", 6, signal_client.download_all),
+    Model("epoll", 5, select_client.download_all, {"backend": "epoll"}, "select.epoll"),
+    Model("signal", 6, signal_client.download_all, needs="signal.sigtimedwait"),
     Model("completion", 7, completion_client.download_all),
     Model("protocol", 9, protocol_client.download_all),
     Model("kernel", 16, kernel_client.download_all),
@@ -55,6 +66,8 @@ def tour(out, *, delay=DELAY, num_bytes=NUM_BYTES, models=MODELS):
         exit status (1 if any download failed).
     """
     reports, status = {}, 0
+    skipped = [model for model in models if model.missing()]
+    models = [model for model in models if model not in skipped]
     with spawn(*POEMS, delay=delay, num_bytes=num_bytes) as addresses:
         ports = " ".join(str(port) for _, port in addresses)
         print(f"Serving {', '.join(POEMS)} on ports {ports}: {num_bytes} bytes "
@@ -66,6 +79,9 @@ def tour(out, *, delay=DELAY, num_bytes=NUM_BYTES, models=MODELS):
             status = max(status, model_status)
             reports[model.name] = report
             print(render_timeline(report.trace), file=out)
+        for model in skipped:
+            print(f"\n== ch{model.chapter:02d}, the {model.name} client: skipped, "
+                  f"{model.missing()} ==", file=out)
     print("\nmodel      chapter   total   sum of the downloads   CPU time", file=out)
     for model in models:
         report = reports[model.name]

@@ -52,3 +52,16 @@ def test_the_tour_contrasts_the_models():
         assert [event for _, event in started[:3]] == [Event.START] * 3, name
     table = text[text.index("model      chapter"):].splitlines()
     assert [row.split()[0] for row in table[1:]] == [m.name for m in tour_module.MODELS]
+
+
+def test_a_model_this_system_lacks_is_skipped_and_named():
+    """On macOS there is no epoll: the tour says so and runs the other models."""
+    lacking = tour_module.Model("kqueue-only", 5, tour_module.MODELS[0].download_all,
+                                needs="select.no_such_call")
+    out = io.StringIO()
+    reports, status = tour_module.tour(out, delay=0.01, num_bytes=1000,
+                                       models=(tour_module.MODELS[0], lacking))
+    assert status == 0
+    assert list(reports) == ["blocking"]
+    assert ("== ch05, the kqueue-only client: skipped, this system has no "
+            "select.no_such_call ==") in out.getvalue().splitlines()
