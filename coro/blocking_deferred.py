@@ -249,7 +249,7 @@ def main(argv=None):
 def _run_parts(address, timeout):
     """Download the poem with each function, on a fresh reactor; return the exit status."""
     print(f"A timer ticks every {INTERVAL:g}s; at {START_AFTER:g}s the program downloads "
-          f"the poem at\n{address[0]}:{address[1]}, once with each function, each time "
+          f"the poem at\n{cli.format_address(address)}, once with each function, each time "
           f"on a fresh reactor.")
     parts = {
         "blocking_get_poetry": lambda reactor: blocking_get_poetry(*address, timeout=timeout),

@@ -28,6 +28,7 @@ task still running when it passes fails with :exc:`DeadlinePassed`.
 
 import argparse
 import contextlib
+import ipaddress
 import math
 import signal
 import socket
@@ -58,16 +59,67 @@ class _Parser(argparse.ArgumentParser):
 def parse_address(text):
     """Turn ``PORT`` or ``HOST:PORT`` into ``(host, port)``; the host defaults to 127.0.0.1.
 
+    An IPv6 address goes in brackets, as in a URL: ``[::1]:10001``. Without them, the
+    colons of ``::1:10001`` could end the address anywhere.
+
     >>> from coro.cli import parse_address
     >>> parse_address("10001")
     ('127.0.0.1', 10001)
     >>> parse_address("localhost:10002")
     ('localhost', 10002)
+    >>> parse_address("[::1]:10003")
+    ('::1', 10003)
+
+    Raises:
+        argparse.ArgumentTypeError: for anything else, saying what is wrong; the
+            command line makes it a usage error.
     """
-    host, _, port = text.rpartition(":")
+    if text.startswith("["):
+        host, rest = _in_brackets(text)
+        if not rest.startswith(":"):
+            raise argparse.ArgumentTypeError(f"no port after the IPv6 address in {text!r}")
+        port = rest[1:]
+    else:
+        host, _, port = text.rpartition(":")
+        if ":" in host:
+            raise argparse.ArgumentTypeError(
+                f"an IPv6 address goes in brackets: [{host}]:{port}, not {text!r}")
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError(f"not a port (1-65535) or HOST:PORT: {text!r}")
     return host or "127.0.0.1", int(port)
+
+
+def parse_host(text):
+    """A host alone, such as a server's ``--iface``: a name, an IPv4 address, or an IPv6
+    address with or without brackets (``[::1]`` is ``::1``), as :func:`parse_address` has it.
+    """
+    host, rest = _in_brackets(text) if text.startswith("[") else (text, "")
+    if rest:
+        raise argparse.ArgumentTypeError(f"not a host alone: {text!r}")
+    return host
+
+
+def _in_brackets(text):
+    """``[IPV6]REST`` as ``(IPV6, REST)``, once IPV6 is checked."""
+    host, bracket, rest = text[1:].partition("]")
+    if not bracket:
+        raise argparse.ArgumentTypeError(f"no ']' after the IPv6 address in {text!r}")
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an IPv6 address in brackets: {text!r}") from None
+    return host, rest
+
+
+def format_address(address):
+    """``(host, port)`` as the command line takes it: ``127.0.0.1:10001``, ``[::1]:10001``.
+
+    >>> from coro.cli import format_address
+    >>> format_address(("::1", 10001, 0, 0))
+    '[::1]:10001'
+    """
+    host, port = address[:2]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _seconds(text):
@@ -106,7 +158,7 @@ def make_parser(prog, description, stage_options=()):
     """
     parser = _Parser(prog=prog, description=description)
     parser.add_argument("addresses", nargs="+", type=parse_address, metavar="[HOST:]PORT",
-                        help="a poetry server to download from (host: 127.0.0.1)")
+                        help="a poetry server to download from (host: 127.0.0.1; IPv6: [::1]:PORT)")
     parser.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
                         help="give up on a server that sends nothing for this long "
                              "(default: 10)")
@@ -128,7 +180,7 @@ def describe(error, address, timeout):
     >>> describe(ConnectionRefusedError(111, "Connection refused"), ("127.0.0.1", 1), 10)
     'connection refused by 127.0.0.1:1'
     """
-    where = f"{address[0]}:{address[1]}"
+    where = format_address(address)
     if isinstance(error, ConnectionRefusedError):
         return f"connection refused by {where}"
     if isinstance(error, ConnectionResetError):
@@ -178,9 +230,8 @@ class Report:
             if error is None:
                 self.poems[task] = poem
                 self.trace.record(task, Event.DONE, len(poem))
-                host, port = address
-                line = (f"Task {task}: got {len(poem)} bytes of poetry from {host}:{port} "
-                        f"in {self._elapsed(task):.2f}s")
+                line = (f"Task {task}: got {len(poem)} bytes of poetry from "
+                        f"{format_address(address)} in {self._elapsed(task):.2f}s")
             else:
                 self.errors[task] = error
                 self.trace.record(task, Event.FAILED)
@@ -215,11 +266,10 @@ class Report:
                 if task not in self.poems and task not in self.errors]
 
     def cut_short(self):
-        """The run was interrupted: end it, and say what each unfinished task had.
+        """The run was interrupted: end it, and give each unfinished task its line.
 
-        From now on ``trace`` is the run as it was at this moment, with a
-        ``CUT_SHORT`` record for each task that had not ended, and each of them gets
-        its line: ``Task 2: cut short after 1200 bytes of poetry from 127.0.0.1:40002``.
+        From now on ``trace`` is the run as it was at this moment, with a ``CUT_SHORT``
+        record for each task that had not ended.
 
         Returns:
             The tasks cut short.
@@ -231,15 +281,14 @@ class Report:
             for task in unfinished:
                 self.trace.record(task, Event.CUT_SHORT)
             for task in unfinished:
-                host, port = self.addresses[task - 1]
                 print(f"Task {task}: cut short after {self.trace.received(task)} bytes of "
-                      f"poetry from {host}:{port}", file=self.out, flush=True)
+                      f"poetry from {format_address(self.addresses[task - 1])}",
+                      file=self.out, flush=True)
         return unfinished
 
     def download(self, download_all, **stage_options):
-        """Run ``download_all`` over the report's addresses, then print the summary.
-
-        A report in ``finishing_order`` prints :data:`IN_FINISHING_ORDER` first.
+        """Run ``download_all`` over the report's addresses, then print the summary
+        (and first, in ``finishing_order``, :data:`IN_FINISHING_ORDER`).
 
         Returns:
             The exit status, 0 or 1.
@@ -284,8 +333,7 @@ def main(download_all, argv=None, *, prog, description, stage_options=(), cpu=Fa
         stage_options: The stage's own options, as for :func:`make_parser`; their
             values go to ``download_all`` as keyword arguments.
         cpu: Report CPU against wall time even without ``--cpu``.
-        finishing_order: The tasks run at the same time, and their lines come as they
-            finish, under the header :data:`IN_FINISHING_ORDER` (see :func:`run`).
+        finishing_order: As for :func:`run`.
     """
     parser = make_parser(prog, description, stage_options)
     try:

@@ -231,7 +231,7 @@ def describe_transform_failure(error, transformer, timeout):
     "127.0.0.1:1 replied: unknown transform 'x'"
     """
     if isinstance(error, TransformError):
-        return f"{transformer[0]}:{transformer[1]} replied: {error}"
+        return f"{cli.format_address(transformer)} replied: {error}"
     return cli.describe(error, transformer, timeout)
 
 

@@ -57,8 +57,7 @@ def serve_client(sock, address, poem, *, num_bytes, delay):
 
 
 def _tell(address, what):
-    host, port = address[:2]
-    print(f"client {host}:{port} {what}", file=sys.stderr, flush=True)
+    print(f"client {cli.format_address(address)} {what}", file=sys.stderr, flush=True)
 
 
 def serve(listener, poem, *, num_bytes, delay):

@@ -4,6 +4,9 @@
                             [--num-bytes N] [--framed] [--backlog N]
                             [--max-clients N] POEM ...
 
+HOST may be an IPv6 address, ``::1`` or ``[::1]``; a server on one announces itself with
+the address in brackets, ``Serving tyger on [::1]:10001``, as every client takes it.
+
 Each POEM is served on its own port: PORT, PORT+1, ... (or any free port when PORT
 is 0). Every mistake a user can make here ends in one line on stderr and exit
 status 2, never a traceback.
@@ -22,6 +25,7 @@ import signal
 import socket
 import sys
 
+from coro.cli import format_address, parse_host
 from coro.reactor.loop import Reactor
 from poetry_server.catalogue import PoemError, catalogue, load_poem
 from poetry_server.client_limit import ClientLimit, default_max_clients
@@ -94,8 +98,9 @@ def make_parser(prog, description, *, many_poems=True, framed=False, many_client
         epilog=f"POEM is a file path or one of: {names}; NAME-xN is NAME repeated "
                "N times (mariner-x50 is about 1 MB).",
     )
-    parser.add_argument("--iface", default="127.0.0.1", metavar="HOST",
-                        help="interface to listen on (default: 127.0.0.1)")
+    parser.add_argument("--iface", type=parse_host, default="127.0.0.1", metavar="HOST",
+                        help="interface to listen on, such as ::1 for IPv6 "
+                             "(default: 127.0.0.1)")
     parser.add_argument("--port", type=whole(0, 65535), default=0,
                         help="port of the first poem; the next poems take the ports "
                              "after it (default: 0, any free port)")
@@ -142,8 +147,9 @@ def service_parser(prog, description, *, idle_help, epilog=None):
     service, the proxy): ``--iface``, ``--port`` and ``--idle-timeout``, as the poetry
     servers have them. The caller adds what is particular to it."""
     parser = _Parser(prog=prog, description=description, epilog=epilog)
-    parser.add_argument("--iface", default="127.0.0.1", metavar="HOST",
-                        help="interface to listen on (default: 127.0.0.1)")
+    parser.add_argument("--iface", type=parse_host, default="127.0.0.1", metavar="HOST",
+                        help="interface to listen on, such as ::1 for IPv6 "
+                             "(default: 127.0.0.1)")
     parser.add_argument("--port", type=whole(0, 65535), default=0,
                         help="port to listen on (default: 0, any free port)")
     parser.add_argument("--idle-timeout", type=seconds, default=60.0, metavar="SECONDS",
@@ -192,7 +198,8 @@ def listen(iface, port, backlog=socket.SOMAXCONN):
         sock.close()
         if exc.errno == errno.EADDRINUSE:
             raise UsageError(f"port {port} on {iface} is already in use") from None
-        raise UsageError(f"cannot listen on {iface}:{port}: {exc.strerror}") from None
+        raise UsageError(f"cannot listen on {format_address((iface, port))}: "
+                         f"{exc.strerror}") from None
     return sock
 
 
@@ -211,9 +218,9 @@ def listen_all(options, poems):
 
 
 def serving(poem, listener):
-    """The line that says where ``poem`` is served: ``Serving <poem> on <host>:<port>``."""
-    host, port = listener.getsockname()[:2]
-    return f"Serving {poem.name} on {host}:{port}"
+    """The line that says where ``poem`` is served: ``Serving <poem> on <host>:<port>``,
+    an IPv6 host in brackets (``Serving tyger on [::1]:10001``), as clients take it."""
+    return f"Serving {poem.name} on {format_address(listener.getsockname())}"
 
 
 def announce(line):

@@ -10,6 +10,7 @@ ends before then fails the download, however cleanly it ends.
 
 import errno
 
+from coro.cli import format_address
 from coro.deferred_client import DeferredClientFactory
 from coro.netstring import NetstringDecoder, NetstringError
 from coro.reactor import tcp
@@ -102,7 +103,7 @@ class FramedPoemFactory(DeferredClientFactory):
     def __init__(self, reactor, address, *, timeout, max_bytes):
         super().__init__()
         self.reactor = reactor
-        self.where = f"{address[0]}:{address[1]}"
+        self.where = format_address(address)
         self.timeout = timeout
         self.max_bytes = max_bytes
 

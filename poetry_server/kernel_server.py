@@ -129,8 +129,7 @@ def _read_until_closed(sock):
 
 def tell(address, what):
     """Say on stderr what happened to the client at ``address``."""
-    host, port = address[:2]
-    print(f"client {host}:{port} {what}", file=sys.stderr, flush=True)
+    print(f"client {cli.format_address(address)} {what}", file=sys.stderr, flush=True)
 
 
 class ClientTasks:

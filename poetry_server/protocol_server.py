@@ -115,8 +115,7 @@ class PoetryServerFactory(Factory):
         return protocol
 
     def tell(self, address, what):
-        host, port = address[:2]
-        print(f"client {host}:{port} {what}", file=sys.stderr, flush=True)
+        print(f"client {cli.format_address(address)} {what}", file=sys.stderr, flush=True)
 
 
 def protocol_starter(reactor, factory):

@@ -42,7 +42,7 @@ expires, and it holds one poem, of one server.
 
 import sys
 
-from coro.cli import describe, parse_address
+from coro.cli import describe, format_address, parse_address
 from coro.deferred.deferred import CancelledError, Deferred, maybe_deferred, succeed
 from coro.reactor.loop import Reactor
 from coro.reactor.protocol import Factory, Protocol
@@ -162,7 +162,7 @@ class PoemProxyProtocol(Protocol):
             waiting, self.waiting = self.waiting, None
             waiting.cancel()
             if not isinstance(reason, ConnectionAbortedError):  # not dropped by us
-                self.factory.tell(f"client {self.address[0]}:{self.address[1]} "
+                self.factory.tell(f"client {format_address(self.address)} "
                                   f"hung up before the poem came")
 
     # The transport pauses us when its buffer is full, and resumes us once the client
@@ -183,7 +183,7 @@ class PoemProxyProtocol(Protocol):
 
     def stalled(self):
         self.timer = None
-        self.factory.tell(f"client {self.address[0]}:{self.address[1]} took nothing for "
+        self.factory.tell(f"client {format_address(self.address)} took nothing for "
                           f"{self.factory.idle_timeout:g}s; dropped")
         self.transport.abort_connection()
 
@@ -229,14 +229,13 @@ class PoemProxyFactory(Factory):
         """Start downloading the poem from upstream; returns get_framed_poem's Deferred,
         which says on stderr how the download ended."""
         host, port = self.upstream
-        self.tell(f"fetching the poem from {host}:{port}")
+        self.tell(f"fetching the poem from {format_address(self.upstream)}")
         d = get_framed_poem(self.reactor, host, port, timeout=self.idle_timeout,
                             max_bytes=self.max_poem_bytes)
         return d.add_callbacks(self._fetched, self._failed)
 
     def _fetched(self, poem):
-        host, port = self.upstream
-        self.tell(f"cached {len(poem)} bytes from {host}:{port}")
+        self.tell(f"cached {len(poem)} bytes from {format_address(self.upstream)}")
         return poem
 
     def _failed(self, failure):
@@ -299,8 +298,8 @@ def main(argv=None, prog="python -m poetry_server.proxy"):
         listener = serve(reactor, sock, options.upstream, idle_timeout=options.idle_timeout,
                          max_poem_bytes=options.max_poem_bytes,
                          limit=ClientLimit(options.max_clients))
-        (up_host, up_port), (host, port) = options.upstream, listener.address
-        cli.run_and_announce(reactor, f"Proxying {up_host}:{up_port} on {host}:{port}")
+        cli.run_and_announce(reactor, f"Proxying {format_address(options.upstream)} on "
+                                      f"{format_address(listener.address)}")
     return 0
 
 

@@ -138,8 +138,8 @@ class PoemSender:
         self.reactor.disown(self)
         self.sock.close()
         if problem:
-            host, port = self.address[:2]
-            print(f"client {host}:{port} {problem}", file=sys.stderr, flush=True)
+            print(f"client {cli.format_address(self.address)} {problem}", file=sys.stderr,
+                  flush=True)
         if self.on_close is not None:
             self.on_close()
 

@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 
+from coro.cli import parse_address
+
 
 class ServerFailed(RuntimeError):
     """The server exited before it announced every poem."""
@@ -26,7 +28,7 @@ def spawn(*poems, module="poetry_server", delay=0.1, num_bytes=10, iface="127.0.
         module: The server module to run (``poetry_server.blocking`` serves one poem).
         delay: Seconds between chunks.
         num_bytes: Bytes per chunk.
-        iface: The interface to listen on.
+        iface: The interface to listen on: ``"::1"`` serves over IPv6.
         options: More options for the server, such as ``("--framed",)``.
 
     Yields:
@@ -47,8 +49,7 @@ def spawn(*poems, module="poetry_server", delay=0.1, num_bytes=10, iface="127.0.
             if not line.startswith("Serving "):
                 _stop(child)
                 raise ServerFailed(f"{' '.join(command)}: {line}{child.stderr.read()}".strip())
-            host, _, port = line.rsplit(" ", 1)[1].strip().rpartition(":")
-            addresses.append((host, int(port)))
+            addresses.append(parse_address(line.rsplit(" ", 1)[1].strip()))
         yield addresses
         _stop(child)
         if child.returncode != 0:

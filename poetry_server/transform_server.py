@@ -182,8 +182,7 @@ class TransformProtocol(Protocol):
 
     @property
     def client(self):
-        host, port = self.address[:2]
-        return f"{host}:{port}"
+        return cli.format_address(self.address)
 
 
 def _reason(reason):
@@ -258,8 +257,8 @@ def main(argv=None, prog="python -m poetry_server.transform_server"):
         factory = TransformServerFactory(reactor, idle_timeout=options.idle_timeout,
                                          max_length=options.max_length, limit=limit)
         Acceptor(reactor, sock, protocol_starter(reactor, factory), limit)
-        host, port = sock.getsockname()[:2]
-        line = f"Serving transforms {', '.join(TRANSFORMS)} on {host}:{port}"
+        where = cli.format_address(sock.getsockname())
+        line = f"Serving transforms {', '.join(TRANSFORMS)} on {where}"
         cli.run_and_announce(reactor, line)
     return 0
 

@@ -29,8 +29,9 @@ from coro.trace import Event, Trace
 from poetry_server import spawn
 from tests.startup_checks import signal_mid_run
 from tests.support import (
-    FINISHING_ORDER, LOOPBACK, SUMMARY_LINE, TASK_LINE, ScriptedServer, assert_one_line_usage_error,
-    catalogue_bytes, descriptors_past_fd_setsize, events, refused_address, reset, run_module,
+    FINISHING_ORDER, IPV6_LOOPBACK, LOOPBACK, SUMMARY_LINE, TASK_LINE, ScriptedServer,
+    assert_one_line_usage_error, catalogue_bytes, descriptors_past_fd_setsize, events,
+    needs_ipv6, refused_address, reset, run_module,
 )
 
 
@@ -99,6 +100,14 @@ class ClientChecks:
     def test_ctrl_c_reports_what_finished_and_what_was_cut_short(self, command_line):
         check_ctrl_c_reports_what_finished_and_what_was_cut_short(
             self.module, options=command_line, finishing_order=self.finishing_order)
+
+    @needs_ipv6
+    def test_downloads_over_ipv6(self, client, capsys):
+        check_downloads_over_ipv6(client, capsys)
+
+    @needs_ipv6
+    def test_command_line_over_ipv6(self, command_line, tmp_path):
+        check_command_line_over_ipv6(self.module, tmp_path, options=command_line)
 
     def test_usage_errors(self, tmp_path):
         # Refused before any download starts, so once with the options every run needs.
@@ -289,6 +298,29 @@ def check_a_clean_close_mid_poem_cannot_be_told_from_the_end(stage, capsys):
     assert report.poems[1] == catalogue_bytes("raven")[:500]
 
 
+def check_downloads_over_ipv6(stage, capsys):
+    names = ("science", "jingyesi")
+    with spawn(*names, iface=IPV6_LOOPBACK, delay=0, num_bytes=64) as addresses:
+        report, status, lines = run_in_process(stage, addresses, capsys)
+    assert status == 0
+    assert report.poems == {n: catalogue_bytes(name) for n, name in enumerate(names, start=1)}
+    found = sorted(TASK_LINE.match(line).groups() for line in lines if TASK_LINE.match(line))
+    assert found == [(str(n), str(len(catalogue_bytes(name))), "[::1]", str(port))
+                     for n, (name, (_, port)) in enumerate(zip(names, addresses), start=1)]
+
+
+def check_command_line_over_ipv6(module, tmp_path, options=(), transformed=lambda poem: poem):
+    """``[::1]:PORT`` on the command line: the poem comes over IPv6, byte for byte
+    (``transformed`` as the stage hands it over), and its line names ``[::1]:PORT``."""
+    with spawn("lorelei", iface=IPV6_LOOPBACK, delay=0, num_bytes=64) as [(_, port)]:
+        result = run_module(module, *options, "--save", tmp_path, f"[::1]:{port}")
+    assert result.returncode == 0, result.stderr
+    [got] = [TASK_LINE.match(line).groups() for line in result.stdout.splitlines()
+             if TASK_LINE.match(line)]
+    assert got[2:] == ("[::1]", str(port))
+    assert (tmp_path / "poem-1.txt").read_bytes() == transformed(catalogue_bytes("lorelei"))
+
+
 def check_usage_errors(module, tmp_path, options=()):
     prog = f"python -m {module}"
     not_a_folder = tmp_path / "file"
@@ -298,6 +330,12 @@ def check_usage_errors(module, tmp_path, options=()):
         (["poems"], "not a port (1-65535) or HOST:PORT: 'poems'"),
         (["0"], "not a port"),
         (["localhost:70000"], "not a port"),
+        (["[::1]:70000"], "not a port (1-65535) or HOST:PORT: '[::1]:70000'"),
+        (["::1:10001"], "an IPv6 address goes in brackets: [::1]:10001, not '::1:10001'"),
+        (["[::1"], "no ']' after the IPv6 address in '[::1'"),
+        (["[::1]"], "no port after the IPv6 address in '[::1]'"),
+        (["[::1]10001"], "no port after the IPv6 address in '[::1]10001'"),
+        (["[localhost]:10001"], "not an IPv6 address in brackets: '[localhost]:10001'"),
         (["--timeout", "0", "10001"], "--timeout: must be a number of seconds > 0"),
         (["--timeout", "nan", "10001"], "--timeout: must be a number of seconds > 0"),
         (["--save", not_a_folder, "10001"], "cannot use"),

@@ -16,6 +16,29 @@ from coro.trace import Event, Trace
 from poetry_server import load_poem, spawn
 
 LOOPBACK = "127.0.0.1"
+IPV6_LOOPBACK = "::1"
+
+
+def _ipv6_loopback_unavailable():
+    """Why this machine cannot serve on ::1, or None if it can."""
+    if not socket.has_ipv6:
+        return "this Python was built without IPv6"
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind((IPV6_LOOPBACK, 0))
+    except OSError as exc:
+        return f"cannot bind ::1 ({exc.strerror})"
+    return None
+
+
+IPV6_UNAVAILABLE = _ipv6_loopback_unavailable()
+#: Skips a test on a machine without an IPv6 loopback, and says so.
+needs_ipv6 = pytest.mark.skipif(IPV6_UNAVAILABLE is not None,
+                                reason=f"no IPv6 loopback here: {IPV6_UNAVAILABLE}")
+
+
+def _family(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 def catalogue_bytes(name):
@@ -23,28 +46,29 @@ def catalogue_bytes(name):
 
 
 @contextlib.contextmanager
-def refused_address():
+def refused_address(host=LOOPBACK):
     """An address whose connections are refused: bound, never listening.
 
     The socket stays bound for the whole test, so no other program can take the port.
     """
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        yield sock.getsockname()
+    with socket.socket(_family(host)) as sock:
+        sock.bind((host, 0))
+        yield sock.getsockname()[:2]
 
 
 class ScriptedServer:
-    """A listener on a free loopback port that runs ``behaviour(sock)`` per client.
+    """A listener on a free loopback port (``host``, 127.0.0.1 or ::1) that runs
+    ``behaviour(socks)`` once its ``clients`` have come.
 
     Used for servers that misbehave on purpose: reset mid-poem, never send, wait for
     every client before sending. Every socket it opened is closed on exit.
     """
 
-    def __init__(self, behaviour, clients=1):
+    def __init__(self, behaviour, clients=1, host=LOOPBACK):
         self.behaviour = behaviour
         self.clients = clients
-        self.listener = socket.create_server((LOOPBACK, 0))
-        self.address = self.listener.getsockname()
+        self.listener = socket.create_server((host, 0), family=_family(host))
+        self.address = self.listener.getsockname()[:2]
         self.accepted = []
         self.errors = []
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -144,7 +168,7 @@ def run_module(module, *args, timeout=60):
 #: The first line of a client that prints its tasks' lines as they finish.
 FINISHING_ORDER = "Tasks as they finish; each time is the task's own, from its start to its end:"
 TASK_LINE = re.compile(
-    r"^Task (\d+): got (\d+) bytes of poetry from ([\d.]+):(\d+) in \d+\.\d\ds$")
+    r"^Task (\d+): got (\d+) bytes of poetry from ([\d.]+|\[[\da-f:]+\]):(\d+) in \d+\.\d\ds$")
 FAILED_LINE = re.compile(r"^Task (\d+): failed: (.+)$")
 SUMMARY_LINE = re.compile(r"^Got (\d+) poems? in \d+\.\d\ds(; (\d+) failed)?$")
 
@@ -266,3 +290,13 @@ def out_of_descriptors():
         for fd in fillers:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def check_serves_over_ipv6(module, *options, iface="::1", poem="science"):
+    """``python -m module --iface ::1`` announces ``Serving <poem> on [::1]:<port>`` (spawn
+    reads the address, brackets and all) and serves the poem there, byte for byte."""
+    with spawn(poem, module=module, iface=iface, delay=0, num_bytes=512,
+               options=options) as [address]:
+        assert address[0] == IPV6_LOOPBACK
+        poems, _ = read_all([address])
+    assert poems[1] == catalogue_bytes(poem)

@@ -182,11 +182,15 @@ class Socket:
 
 
 def listen(host, port, *, backlog=128):
-    """A listening TCP :class:`Socket` bound to ``host:port`` (port 0: any free port)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """A listening TCP :class:`Socket` bound to ``host:port`` (port 0: any free port),
+    in the host's address family: ``"::1"`` listens on IPv6, ``"127.0.0.1"`` on IPv4."""
+    # The name lookup blocks, as open_connection's does; it is instant for numeric addresses.
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
+        sock.bind(address)
         sock.listen(backlog)
         return Socket(sock)
     except BaseException:

@@ -67,7 +67,7 @@ class Listener:
     def _back_off(self, exc):
         """Out of descriptors (or another accept error): report it, stop accepting for
         a while, then try again. The pending connection waits in the kernel's queue."""
-        self._reactor.report_error(exc, f"accepting on {self.address[0]}:{self.address[1]} "
+        self._reactor.report_error(exc, f"accepting on {_where(self.address)} "
                                         f"(retrying in {ACCEPT_BACKOFF}s)")
         self._reactor.remove_reader(self._sock)
         self._backoff = self._reactor.call_later(ACCEPT_BACKOFF, self._resume)
@@ -92,7 +92,7 @@ class Listener:
                 self._reactor.add_reader(self._sock, self._on_readable)
 
     def __repr__(self):
-        return f"<{type(self).__name__} on {self.address[0]}:{self.address[1]}>"
+        return f"<{type(self).__name__} on {_where(self.address)}>"
 
     def close(self):
         """Stop listening. Connections already accepted go on."""
@@ -130,16 +130,28 @@ def _make_transport(reactor, sock, factory, address):
 def _context(factory, direction, address):
     """How an error report names a connection that got no protocol."""
     return (f"{type(factory).__name__}.build_protocol, for the connection {direction} "
-            f"{address[0]}:{address[1]}")
+            f"{_where(address)}")
+
+
+def _where(address):
+    """``host:port`` for a message, an IPv6 host in brackets: ``[::1]:10001``."""
+    host, port = address[:2]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def listen(reactor, factory, port=0, *, host="127.0.0.1", backlog=128):
     """Listen for TCP connections on ``host:port`` (port 0: any free port).
 
+    The address family is the host's, as the system resolves it: ``"::1"`` listens on
+    IPv6, ``"127.0.0.1"`` on IPv4.
+
     Returns:
         The :class:`Listener`; its ``address`` says which port it got.
     """
-    sock = socket.create_server((host, port), backlog=backlog)
+    # Looking a name up blocks; for numeric and loopback addresses it is instant.
+    family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                  flags=socket.AI_PASSIVE)[0]
+    sock = socket.create_server(address, family=family, backlog=backlog)
     return Listener(reactor, sock, factory)
 
 
@@ -218,8 +230,7 @@ class Connector:
         self.factory.client_connection_failed(self, reason)
 
     def __repr__(self):
-        host, port = self.address
-        return f"<{type(self).__name__} to {host}:{port}, {self.state.value}>"
+        return f"<{type(self).__name__} to {_where(self.address)}, {self.state.value}>"
 
     def cancel(self):
         """Give up connecting; the factory hears ``client_connection_failed``."""

@@ -4,7 +4,8 @@ import pytest
 
 from poetry_server import catalogue, spawn
 from tests.support import (
-    Event, assert_one_line_usage_error, catalogue_bytes, events, read_all, run_module,
+    Event, assert_one_line_usage_error, catalogue_bytes, check_serves_over_ipv6, events,
+    needs_ipv6, read_all, run_module,
 )
 
 BLOCKING = "poetry_server.blocking"
@@ -66,6 +67,8 @@ def test_a_client_that_hangs_up_mid_poem_costs_only_itself():
     (["ecstasy", "science"], "unrecognized arguments: science"),
     ([], "the following arguments are required: POEM"),
     (["/"], "cannot read poem file '/': Is a directory"),
+    (["--iface", "[::1", "ecstasy"], "--iface: no ']' after the IPv6 address in '[::1'"),
+    (["--iface", "[localhost]", "ecstasy"], "--iface: not an IPv6 address in brackets"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(args, message):
     result = run_module(BLOCKING, *args)
@@ -93,3 +96,9 @@ def test_ctrl_c_mid_poem_stops_the_server_cleanly():
     with spawn("mariner", module=BLOCKING, delay=30, num_bytes=10) as [address]:
         poems, _ = read_all([address], stop_after={1: 1})
     assert poems[1] and catalogue_bytes("mariner").startswith(poems[1])
+
+
+@needs_ipv6
+@pytest.mark.parametrize("iface", ["::1", "[::1]"])
+def test_the_blocking_server_serves_over_ipv6(iface):
+    check_serves_over_ipv6(BLOCKING, iface=iface)

@@ -4,7 +4,8 @@ import pytest
 
 from poetry_server import spawn
 from tests.support import (
-    Event, assert_one_line_usage_error, catalogue_bytes, events, read_all, run_module,
+    Event, assert_one_line_usage_error, catalogue_bytes, check_serves_over_ipv6, events,
+    needs_ipv6, read_all, run_module,
 )
 
 
@@ -55,3 +56,8 @@ def test_ctrl_c_mid_poem_stops_the_server_cleanly():
         poems, _ = read_all(addresses, stop_after={1: 1, 2: 1})
     for task, name in [(1, "mariner"), (2, "raven")]:
         assert poems[task] and catalogue_bytes(name).startswith(poems[task])
+
+
+@needs_ipv6
+def test_the_threaded_server_serves_over_ipv6():
+    check_serves_over_ipv6("poetry_server.threaded")

@@ -10,7 +10,8 @@ from poetry_server import reactor_server
 from poetry_server.client_limit import ClientLimit
 from tests.support import (assert_one_line_usage_error,
                            check_500_clients_get_every_byte_while_bad_clients_misbehave,
-                           out_of_descriptors, reset, run_module)
+                           check_serves_over_ipv6, needs_ipv6, out_of_descriptors, reset,
+                           run_module)
 
 MODULE = "poetry_server.reactor_server"
 
@@ -132,3 +133,9 @@ def test_out_of_descriptors_the_server_backs_off_then_serves(capsys):
             client.settimeout(10)  # a watchdog only: the bytes are there already
             assert client.recv(100) == b"a poem"
             assert client.recv(100) == b""
+
+
+@needs_ipv6
+@pytest.mark.parametrize("module", ["poetry_server", "poetry_server.reactor_server"])
+def test_the_reactor_server_serves_over_ipv6(module):
+    check_serves_over_ipv6(module)

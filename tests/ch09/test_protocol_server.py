@@ -8,7 +8,8 @@ from coro.reactor.memory_transport import MemoryTransport
 from coro.reactor.protocol import ConnectionDone
 from poetry_server.protocol_server import PoetryServerFactory
 from tests.support import (assert_one_line_usage_error,
-                           check_500_clients_get_every_byte_while_bad_clients_misbehave, run_module)
+                           check_500_clients_get_every_byte_while_bad_clients_misbehave,
+                           check_serves_over_ipv6, needs_ipv6, run_module)
 
 MODULE = "poetry_server.protocol_server"
 
@@ -71,3 +72,8 @@ def test_a_client_that_hangs_up_is_told_on_stderr(served, capsys):
 def test_bad_options_are_one_line():
     assert_one_line_usage_error(run_module(MODULE, "--idle-timeout", "-1", "tyger"),
                                 f"python -m {MODULE}")
+
+
+@needs_ipv6
+def test_the_protocol_server_serves_over_ipv6():
+    check_serves_over_ipv6("poetry_server.protocol_server")

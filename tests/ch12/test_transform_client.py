@@ -17,10 +17,10 @@ from poetry_server.transform import TRANSFORMS
 from poetry_server.transform_server import TransformServerFactory
 from tests.ch12.test_transform_server import spawn_transform_server
 from tests.client_checks import (ConcurrentClientChecks, after_the_header, bound,
-                                 check_the_downloads_overlap)
+                                 check_command_line_over_ipv6, check_the_downloads_overlap)
 from tests.reactor_fixtures import run_until
 from tests.support import (SUMMARY_LINE, TASK_LINE, ScriptedServer, assert_one_line_usage_error,
-                           catalogue_bytes, refused_address, reset, run_module)
+                           catalogue_bytes, needs_ipv6, refused_address, reset, run_module)
 
 
 class TransformClientChecks(ConcurrentClientChecks):
@@ -77,9 +77,21 @@ class TransformClientChecks(ConcurrentClientChecks):
         assert SUMMARY_LINE.match(summary) and summary.startswith("Got 2 poems")
         assert [(tmp_path / f"poem-{n}.txt").read_bytes() for n in (1, 2)] == expected
 
+    @needs_ipv6
+    def test_command_line_over_ipv6(self, form, tmp_path):
+        # Both servers on ::1: the poem's, and the transformation server's.
+        with spawn_transform_server("--iface", "::1") as (host, port):
+            assert host == "::1"
+            check_command_line_over_ipv6(
+                self.module, tmp_path, options=("--transform-server", f"[::1]:{port}",
+                                                "--transform", "upper", *form),
+                transformed=lambda poem: poem.decode().upper().encode())
+
     @pytest.mark.parametrize("args, message", [
         (["10001"], "the following arguments are required: --transform-server"),
         (["--transform-server", "x", "10001"], "not a port (1-65535) or HOST:PORT: 'x'"),
+        (["--transform-server", "::1:10000", "10001"],
+         "--transform-server: an IPv6 address goes in brackets: [::1]:10000, not '::1:10000'"),
         (["--transform-server", "1", "--transform", "upper.x", "10001"],
          "--transform: a transform name is ASCII letters, digits, '_' and '-', not 'upper.x'"),
     ])
@@ -184,6 +196,17 @@ def test_transform_fires_with_the_transformed_poem(reactor, transformer):
     trace = outcome_of(transform(reactor, *transformer, "upper", "静夜思, Daß".encode()))
     run_until(reactor, lambda: trace)
     assert trace == [("poem", "静夜思, DASS".encode())]
+
+
+@needs_ipv6
+def test_a_reactor_listens_and_connects_over_ipv6(reactor):
+    # tcp.listen and tcp.connect take the address family from the address.
+    factory = TransformServerFactory(reactor)
+    listener = tcp.listen(reactor, factory, host="::1")
+    assert listener.address[0] == "::1"
+    trace = outcome_of(transform(reactor, *listener.address, "upper", b"over ipv6"))
+    run_until(reactor, lambda: trace and factory.connections == 0)
+    assert trace == [("poem", b"OVER IPV6")]
 
 
 def test_an_error_reply_fails_with_the_servers_message(reactor, transformer):

@@ -16,7 +16,9 @@ from coro.reactor.memory_transport import MemoryTransport
 from poetry_server.transform import TRANSFORMS
 from poetry_server.transform_server import TransformServerFactory
 from tests.reactor_fixtures import run_until
-from tests.support import assert_one_line_usage_error, catalogue_bytes, reset, run_module
+from coro.cli import parse_address
+from tests.support import (assert_one_line_usage_error, catalogue_bytes, needs_ipv6, reset,
+                           run_module)
 
 MODULE = "poetry_server.transform_server"
 KNOWN = "cummingsify, reverse, upper, fail"
@@ -316,8 +318,7 @@ def spawn_transform_server(*options):
     try:
         line = child.stdout.readline()
         assert line.startswith("Serving transforms "), line + child.stderr.read()
-        host, _, port = line.split(" on ")[-1].strip().rpartition(":")
-        yield host, int(port)
+        yield parse_address(line.split(" on ")[-1].strip())
         child.send_signal(signal.SIGINT)
         assert child.wait(timeout=10) == 0, child.stderr.read()
     finally:
@@ -337,6 +338,14 @@ def blocking_exchange(address, data):
         while chunk := sock.recv(65536):
             received += chunk
     return received
+
+
+@needs_ipv6
+def test_the_command_line_server_serves_over_ipv6():
+    with spawn_transform_server("--iface", "::1") as address:
+        assert address[0] == "::1"
+        assert blocking_exchange(address, encode(b"upper.over ipv6")) \
+            == encode(b"ok.OVER IPV6")
 
 
 def test_the_command_line_server_announces_its_transforms_and_serves():

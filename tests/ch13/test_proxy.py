@@ -27,8 +27,9 @@ from coro.reactor.protocol import ConnectionDone
 from poetry_server import framed, proxy
 from poetry_server.client_limit import ClientLimit
 from tests.reactor_fixtures import run_until
+from coro.cli import parse_address
 from tests.support import (LOOPBACK, ScriptedServer, assert_one_line_usage_error, catalogue_bytes,
-                           read_all, reset, run_module)
+                           needs_ipv6, read_all, reset, run_module)
 
 MODULE = "poetry_server.proxy"
 PROG = f"python -m {MODULE}"
@@ -505,18 +506,18 @@ def proxy_process(*args):
 
 
 @contextlib.contextmanager
-def framed_server(poem, *, delay=0.01, num_bytes=100):
+def framed_server(poem, *, delay=0.01, num_bytes=100, iface=LOOPBACK):
     """Run ``python -m poetry_server --framed`` serving ``poem``; yield its address."""
     child = subprocess.Popen([sys.executable, "-m", "poetry_server", "--framed", "--port", "0",
-                              "--delay", str(delay), "--num-bytes", str(num_bytes), poem],
+                              "--iface", iface, "--delay", str(delay),
+                              "--num-bytes", str(num_bytes), poem],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              stdin=subprocess.DEVNULL)
     with child:
         try:
             line = child.stdout.readline()
             assert line.startswith(f"Serving {poem} on "), line + child.stderr.read()
-            host, _, port = line.split()[-1].rpartition(":")
-            yield host, int(port)
+            yield parse_address(line.split()[-1])
         finally:
             child.send_signal(signal.SIGINT)
             child.wait(timeout=10)
@@ -538,6 +539,23 @@ def test_the_command_line_proxies_a_framed_slow_poetry_server():
     assert "Traceback" not in err
 
 
+@needs_ipv6
+def test_the_command_line_proxies_over_ipv6_on_both_sides():
+    with framed_server("tyger", iface="::1") as (host, port):
+        assert host == "::1"
+        with proxy_process("--iface", "::1", f"[::1]:{port}") as (line, child):
+            proxied, served = line.removeprefix("Proxying ").split(" on ")
+            assert proxied == f"[::1]:{port}"
+            address = parse_address(served)
+            assert address[0] == "::1"
+            poems, _ = read_all([address])
+            child.send_signal(signal.SIGINT)
+            _, err = child.communicate(timeout=10)
+    assert poems == {1: catalogue_bytes("tyger")}
+    assert child.returncode == 0
+    assert err.splitlines()[0] == f"fetching the poem from [::1]:{port}"
+
+
 def test_help_names_every_limit_with_its_default():
     result = run_module(MODULE, "--help")
     assert result.returncode == 0
@@ -557,6 +575,8 @@ def test_usage_errors():
         for args, message in [
             ([], "the following arguments are required: [HOST:]PORT"),
             (["poems"], "not a port (1-65535) or HOST:PORT: 'poems'"),
+            (["::1:10001"], "an IPv6 address goes in brackets: [::1]:10001, not '::1:10001'"),
+            (["--iface", "[::1", "10001"], "--iface: no ']' after the IPv6 address in '[::1'"),
             (["10001", "10002"], "unrecognized arguments: 10002"),
             (["--port", "70000", "10001"], "--port: must be from 0 to 65535, not '70000'"),
             (["--idle-timeout", "0", "10001"], "--idle-timeout: must be a number of seconds"),

@@ -8,12 +8,12 @@ import pytest
 from coro import kernel_client
 from coro.io.clock import FakeClock
 from coro.kernel.loop import Kernel
-from coro.kernel.sockets import Socket
+from coro.kernel.sockets import Socket, listen
 from coro.kernel.traps import sleep, spawn
 from coro.trace import Event, Trace
 from poetry_server import spawn as spawn_servers
 from tests.client_checks import MultiplexerClientChecks, run_in_process
-from tests.support import ScriptedServer, catalogue_bytes, events
+from tests.support import ScriptedServer, catalogue_bytes, events, needs_ipv6
 
 
 class TestKernelClient(MultiplexerClientChecks):
@@ -46,6 +46,27 @@ def test_get_poetry_is_a_task_whose_result_is_the_poem():
     kinds = [event for task, event in events(trace) if task == 7]
     assert kinds[0] is Event.CONNECTED and set(kinds[1:]) == {Event.RECEIVED}
     assert sum(record.nbytes for record in trace.records_of(7)) == len(poem)
+
+
+@needs_ipv6
+def test_a_kernel_listener_and_get_poetry_over_ipv6():
+    # sockets.listen and open_connection take the address family from the address.
+    poem = catalogue_bytes("lorelei")
+
+    def serve_once(listener):
+        sock, _ = yield from listener.accept()
+        with sock:
+            yield from sock.sendall(poem)
+
+    def main():
+        with listen("::1", 0) as listener:
+            host, port = listener.raw.getsockname()[:2]
+            yield from spawn(serve_once(listener))
+            return host, (yield from kernel_client.get_poetry(host, port, timeout=10,
+                                                              trace=Trace(), task=1))
+
+    with Kernel() as kernel:
+        assert kernel.run(main()) == ("::1", poem)
 
 
 @pytest.fixture

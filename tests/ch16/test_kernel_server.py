@@ -20,7 +20,8 @@ from coro.kernel.traps import join, sleep, spawn
 from poetry_server import cli, kernel_server, spawn as spawn_servers
 from tests.support import (assert_one_line_usage_error, catalogue_bytes,
                            check_500_clients_get_every_byte_while_bad_clients_misbehave,
-                           out_of_descriptors, read_all, run_module)
+                           check_serves_over_ipv6, needs_ipv6, out_of_descriptors, read_all,
+                           run_module)
 
 MODULE = "poetry_server.kernel_server"
 CLIENT = ("127.0.0.1", 1)
@@ -324,3 +325,8 @@ def test_help_names_the_debug_option():
     result = run_module(MODULE, "--help")
     assert result.returncode == 0
     assert "--slow-task SECONDS" in result.stdout and "--idle-timeout SECONDS" in result.stdout
+
+
+@needs_ipv6
+def test_the_kernel_server_serves_over_ipv6():
+    check_serves_over_ipv6("poetry_server.kernel_server")
