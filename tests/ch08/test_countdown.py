@@ -30,10 +30,14 @@ def test_two_countdowns_interleave_by_deadline(fake_reactor, clock):
 
 
 def test_the_command_counts_down_and_stops_the_reactor():
-    result = run_module("coro.countdown", "--interval", "0.01", "2", "1")
+    # Countdown 2 sets its liftoff's timer only once its "1..." has run, which is due
+    # two ticks after countdown 1's liftoff: countdown 2 lifts off last however late
+    # the process runs. (With liftoffs due at the same moment, a late process could
+    # take either first: the order of timers by deadline is the fake clock's test.)
+    result = run_module("coro.countdown", "--interval", "0.01", "1", "3")
     assert result.returncode == 0, result.stderr
     said = [line.split("  ", 1)[1] for line in result.stdout.splitlines()]
-    assert sorted(said) == sorted(["countdown 1: 2...", "countdown 1: 1...",
-                                   "countdown 1: liftoff!", "countdown 2: 1...",
-                                   "countdown 2: liftoff!"])
+    assert sorted(said) == sorted(["countdown 1: 1...", "countdown 1: liftoff!",
+                                   "countdown 2: 3...", "countdown 2: 2...",
+                                   "countdown 2: 1...", "countdown 2: liftoff!"])
     assert said[-1] == "countdown 2: liftoff!"
