@@ -31,7 +31,7 @@ from tests.startup_checks import signal_mid_run
 from tests.support import (
     FINISHING_ORDER, IPV6_LOOPBACK, LOOPBACK, SUMMARY_LINE, TASK_LINE, ScriptedServer,
     assert_one_line_usage_error, catalogue_bytes, descriptors_past_fd_setsize, events,
-    needs_ipv6, refused_address, reset, run_module,
+    needs_ipv6, refused_address, reset, run_module, run_module_many,
 )
 
 
@@ -325,7 +325,7 @@ def check_usage_errors(module, tmp_path, options=()):
     prog = f"python -m {module}"
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("")
-    for args, message in [
+    cases = [
         ([], "the following arguments are required: [HOST:]PORT"),
         (["poems"], "not a port (1-65535) or HOST:PORT: 'poems'"),
         (["0"], "not a port"),
@@ -340,8 +340,9 @@ def check_usage_errors(module, tmp_path, options=()):
         (["--timeout", "nan", "10001"], "--timeout: must be a number of seconds > 0"),
         (["--save", not_a_folder, "10001"], "cannot use"),
         (["--frobnicate", "10001"], "unrecognized arguments: --frobnicate"),
-    ]:
-        result = run_module(module, *options, *args)
+    ]
+    results = run_module_many(module, [[*options, *args] for args, _ in cases])
+    for (args, message), result in zip(cases, results):
         assert_one_line_usage_error(result, prog)
         assert message in result.stderr, (args, result.stderr)
 

@@ -165,6 +165,27 @@ def run_module(module, *args, timeout=60):
                           stdin=subprocess.DEVNULL)
 
 
+def run_module_many(module, runs, *, timeout=60):
+    """Run ``python -m module args...`` once for each ``args`` of ``runs``, all at the
+    same time: for checks of many runs that each wait on nothing but the program's
+    start-up (usage errors). Returns their CompletedProcesses (text), in order."""
+    with contextlib.ExitStack() as stack:
+        children = [stack.enter_context(subprocess.Popen(
+            [sys.executable, "-m", module, *map(str, args)], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)) for args in runs]
+        results = []
+        try:
+            for child in children:
+                out, err = child.communicate(timeout=timeout)
+                results.append(subprocess.CompletedProcess(child.args, child.returncode,
+                                                           out, err))
+        except BaseException:
+            for child in children:
+                child.kill()  # a hang guard only; leaving the stack reaps them
+            raise
+    return results
+
+
 #: The first line of a client that prints its tasks' lines as they finish.
 FINISHING_ORDER = "Tasks as they finish; each time is the task's own, from its start to its end:"
 TASK_LINE = re.compile(

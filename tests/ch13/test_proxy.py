@@ -29,7 +29,7 @@ from poetry_server.client_limit import ClientLimit
 from tests.reactor_fixtures import run_until
 from coro.cli import parse_address
 from tests.support import (LOOPBACK, ScriptedServer, assert_one_line_usage_error, catalogue_bytes,
-                           needs_ipv6, read_all, reset, run_module)
+                           needs_ipv6, read_all, reset, run_module, run_module_many)
 
 MODULE = "poetry_server.proxy"
 PROG = f"python -m {MODULE}"
@@ -572,7 +572,7 @@ def test_help_names_every_limit_with_its_default():
 def test_usage_errors():
     with socket.create_server((LOOPBACK, 0)) as taken:
         busy = taken.getsockname()[1]
-        for args, message in [
+        cases = [
             ([], "the following arguments are required: [HOST:]PORT"),
             (["poems"], "not a port (1-65535) or HOST:PORT: 'poems'"),
             (["::1:10001"], "an IPv6 address goes in brackets: [::1]:10001, not '::1:10001'"),
@@ -585,10 +585,11 @@ def test_usage_errors():
             (["--max-poem-bytes", "16M", "10001"],
              "--max-poem-bytes: not a whole number: '16M'"),
             (["--port", busy, "10001"], f"port {busy} on 127.0.0.1 is already in use"),
-        ]:
-            result = run_module(MODULE, *args)
-            assert_one_line_usage_error(result, PROG)
-            assert message in result.stderr, (args, result.stderr)
+        ]
+        results = run_module_many(MODULE, [args for args, _ in cases])
+    for (args, message), result in zip(cases, results):
+        assert_one_line_usage_error(result, PROG)
+        assert message in result.stderr, (args, result.stderr)
 
 
 def test_ctrl_c_while_clients_wait_closes_everything_and_exits_cleanly():
