@@ -37,6 +37,14 @@ each one's exit status (one value is every command's).
 the directive itself connects to HOST:PORT, sends BYTES, half-closes, and shows what
 came back, as ``printf 'BYTES' | nc HOST PORT`` would print it. (A build machine may
 have no ``nc``; a test checks that the real one gets the same reply where it exists.)
+
+A page's runs are kept as long as the page is, in the build's doctrees, which the html
+and the doctest builds share: the doctest build reads nothing the html build has just
+read, so each run happens once. What a page shows must never outlive the code that made
+it, so every page depends on every file of the code (:data:`CODE`): once one of them
+has changed, each page is read again, and its commands run again. A page read again
+draws its figures again too (the plot directive alone keeps a figure whose page has
+not changed, however old the code that drew it).
 """
 
 import ast
@@ -226,7 +234,28 @@ def _pyobject(source, name, filename, directive):
     raise directive.error(f"{filename} has no top-level {name!r}")
 
 
+#: The code that the book's runs and figures run, relative to the repository.
+CODE = ("coro", "poetry_server", "exercises", "benchmarks", "docs/_ext")
+
+
+def code_files(root):
+    """Every file of :data:`CODE` under ``root``."""
+    return sorted(path for folder in CODE for path in (root / folder).rglob("*")
+                  if path.is_file() and "__pycache__" not in path.parts)
+
+
+def _depend_on_the_code(app, docname, source):
+    """``source-read``: the page being read depends on every file of the code, and
+    draws its figures afresh (the plot directive names them ``PAGE-N.*``)."""
+    for path in code_files(Path(app.srcdir).parent):
+        app.env.note_dependency(str(path))
+    figures = Path(app.doctreedir).parent / "plot_directive" / Path(docname).parent
+    for figure in figures.glob(f"{Path(docname).name}-*"):
+        figure.unlink()
+
+
 def setup(app):
     app.add_directive("poetry-run", PoetryRun)
     app.add_directive("stage-diff", StageDiff)
+    app.connect("source-read", _depend_on_the_code)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
