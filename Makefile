@@ -4,7 +4,18 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-SPHINX := $(PY) -m sphinx -W -n --keep-going -q -d docs/_build/doctrees
+
+# Most tests wait on sockets and child processes, and most of the book's build waits on
+# the real runs it shows: both run on more processes than a machine has cores.
+# TEST_WORKERS=0 runs the tests in one process, DOCS_JOBS=1 reads the pages in one.
+TEST_WORKERS ?= 4
+DOCS_JOBS    ?= 8
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
+SPHINX := $(PY) -m sphinx -W -n --keep-going -q -j $(DOCS_JOBS) -d docs/_build/doctrees
+
+# The tests and the book start over a thousand Python processes: each compiles the
+# modules it imports unless their bytecode is kept (in __pycache__, which git ignores).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test docs doctest bench clean help
 
@@ -24,13 +35,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m coro
 
+# CH is a chapter number (5 or 05); anything else is refused before pytest starts.
 test: $(STAMP)
 ifdef CH
-	@ch=$$(printf 'ch%02d' '$(CH)') && $(PY) -m pytest -m $$ch; rc=$$?; \
-	  if [ $$rc -eq 5 ]; then echo "chapter $(CH) has no tests (yet): see 'python -m coro --list'"; fi; \
-	  exit $$rc
+	@case '$(CH)' in ''|*[!0-9]*) \
+	  echo "make test CH=$(CH): CH must be a chapter number, such as 5 (see 'python -m coro --list')" >&2; \
+	  exit 2;; esac; \
+	ch=$$(printf 'ch%02d' "$$(expr '$(CH)' + 0)"); \
+	$(PYTEST) -m $$ch; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "chapter $(CH) has no tests (yet): see 'python -m coro --list'"; fi; \
+	exit $$rc
 else
-	$(PY) -m pytest
+	$(PYTEST)
 	$(SPHINX) -b html docs docs/_build/html
 	$(SPHINX) -b doctest docs docs/_build/doctest
 endif
