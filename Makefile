@@ -12,6 +12,10 @@ TEST_WORKERS ?= 4
 DOCS_JOBS    ?= 8
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 SPHINX := $(PY) -m sphinx -W -n --keep-going -q -j $(DOCS_JOBS) -d docs/_build/doctrees
+# The html build keeps what it read in docs/_build/doctrees, and the doctest build and
+# the next builds read only what has changed since. A build that failed forgets it all:
+# Sphinx warns about a page only when it reads it, so the next build would pass.
+FORGET_THE_BOOK := { rm -rf docs/_build/doctrees; exit 1; }
 
 # The tests and the book start over a thousand Python processes: each compiles the
 # modules it imports unless their bytecode is kept (in __pycache__, which git ignores).
@@ -47,12 +51,12 @@ ifdef CH
 	exit $$rc
 else
 	$(PYTEST)
-	$(SPHINX) -b html docs docs/_build/html
+	$(SPHINX) -b html docs docs/_build/html || $(FORGET_THE_BOOK)
 	$(SPHINX) -b doctest docs docs/_build/doctest
 endif
 
 docs: $(STAMP)
-	$(SPHINX) -b html docs docs/_build/html
+	$(SPHINX) -b html docs docs/_build/html || $(FORGET_THE_BOOK)
 	@echo "The book: docs/_build/html/index.html"
 
 BENCH_STAMP := $(VENV)/.bench-installed
