@@ -41,8 +41,8 @@ from coro.trace import Event, Trace, render_timeline
 
 OK, FAILED, USAGE_ERROR, INTERRUPTED = 0, 1, 2, 130
 
-#: The header of a run whose task lines come as the tasks finish: in any order, each
-#: time that task's own, so neither a running total nor the run's time so far.
+#: The header of a run whose task lines come as the tasks finish, in any order; each
+#: time is that task's own, neither a running total nor the run's time so far.
 IN_FINISHING_ORDER = ("Tasks as they finish; each time is the task's own, "
                       "from its start to its end:")
 

@@ -49,6 +49,8 @@ intersphinx_mapping = {
                (None, _python_inv) if ONLINE else _python_inv),
 }
 linkcheck_ignore = [] if ONLINE else [r"https?://.*"]
+# The shipped Python inventory has no entry for argparse's ArgumentTypeError.
+nitpick_ignore = [("py:exc", "argparse.ArgumentTypeError")]
 
 # A copy button on every code block. From a terminal session it copies the commands, without
 # their "$ " prompt and without what they printed (a command continued with a backslash
