@@ -243,7 +243,11 @@ def serve_many(address, *, good, misbehaving):
                         opened.remove(sock)
                     elif who == "garbage":
                         if data:
-                            sock.send(b"\xff\x00 not a request \r\n")
+                            try:
+                                sock.send(b"\xff\x00 not a request \r\n")
+                            except (ConnectionResetError, BrokenPipeError):
+                                # The reset, as above, came as it sent more junk.
+                                selector.unregister(sock)
                         else:
                             selector.unregister(sock)
                     elif data:
