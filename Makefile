@@ -39,14 +39,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m coro
 
-# CH is a chapter number (5 or 05); anything else is refused before pytest starts.
+# CH is a chapter number (5 or 05); anything else is refused before pytest starts. Only
+# the chapter's folder is collected, where it has one.
 test: $(STAMP)
 ifdef CH
 	@case '$(CH)' in ''|*[!0-9]*) \
 	  echo "make test CH=$(CH): CH must be a chapter number, such as 5 (see 'python -m coro --list')" >&2; \
 	  exit 2;; esac; \
 	ch=$$(printf 'ch%02d' "$$(expr '$(CH)' + 0)"); \
-	$(PYTEST) -m $$ch; rc=$$?; \
+	if [ -d tests/$$ch ]; then only=tests/$$ch; fi; \
+	$(PYTEST) -m $$ch $$only; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "chapter $(CH) has no tests (yet): see 'python -m coro --list'"; fi; \
 	exit $$rc
 else
