@@ -40,14 +40,14 @@ demo: $(STAMP)
 	$(PY) -m coro
 
 # CH is a chapter number (5 or 05); anything else is refused before pytest starts. Only
-# the chapter's folder is collected, where it has one.
+# the chapter's folder is collected, where it has one, and the chapter's "Try it" blocks.
 test: $(STAMP)
 ifdef CH
 	@case '$(CH)' in ''|*[!0-9]*) \
 	  echo "make test CH=$(CH): CH must be a chapter number, such as 5 (see 'python -m coro --list')" >&2; \
 	  exit 2;; esac; \
 	ch=$$(printf 'ch%02d' "$$(expr '$(CH)' + 0)"); \
-	if [ -d tests/$$ch ]; then only=tests/$$ch; fi; \
+	if [ -d tests/$$ch ]; then only="tests/$$ch tests/test_try_it.py"; fi; \
 	$(PYTEST) -m $$ch $$only; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "chapter $(CH) has no tests (yet): see 'python -m coro --list'"; fi; \
 	exit $$rc
