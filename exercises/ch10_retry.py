@@ -12,10 +12,8 @@ caller's two functions is called, exactly once.
 import functools
 import sys
 
-from coro import cli
+from coro import callback_client, cli
 from coro.callback_client import get_poetry
-from coro.reactor.loop import Reactor
-from coro.trace import Event
 from poetry_server.cli import seconds
 
 
@@ -46,34 +44,10 @@ def download_all_with(get):
     ``get`` is called as ``get_poetry`` is: ``get(reactor, host, port, callback, errback,
     timeout=..., trace=..., task=..., **options)``, with ``download_all``'s own options.
     """
-    def download_all(addresses, *, timeout, trace, done, **options):
-        remaining = len(addresses)
-        stopping = False
-
-        def finished(task, **outcome):
-            nonlocal remaining
-            if stopping:
-                return  # closing after Ctrl-C cuts the downloads short: that is no news
-            try:
-                done(task, **outcome)
-            finally:  # even when done raises: else the count never reaches 0
-                remaining -= 1
-                if not remaining:
-                    reactor.stop()
-
-        with Reactor() as reactor:
-            try:
-                for task, (host, port) in enumerate(addresses, start=1):
-                    trace.record(task, Event.START)
-                    get(reactor, host, port,
-                        lambda poem, task=task: finished(task, poem=poem),
-                        lambda failure, task=task: finished(task, error=failure.value),
-                        timeout=timeout, trace=trace, task=task, **options)
-                reactor.run()
-            finally:
-                stopping = True
-        if reactor.stopped_by:
-            raise KeyboardInterrupt
+    def download_all(addresses, *, timeout, trace, done, backend=None, **options):
+        return callback_client.download_all(
+            addresses, timeout=timeout, trace=trace, done=done, backend=backend,
+            get_poetry=functools.partial(get, **options))
 
     return download_all
 

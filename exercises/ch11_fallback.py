@@ -11,12 +11,11 @@ chain.
 """
 
 import argparse
+import functools
 import sys
 
-from coro import cli
+from coro import deferred_client, cli
 from coro.deferred_client import get_poetry
-from coro.reactor.loop import Reactor
-from coro.trace import Event
 from poetry_server.catalogue import PoemError, catalogue, load_poem
 
 
@@ -47,39 +46,10 @@ def download_all_with(get):
     trace=..., task=..., **options)`` with ``download_all``'s own options, and returns a
     Deferred of the poem.
     """
-    def download_all(addresses, *, timeout, trace, done, **options):
-        remaining = len(addresses)
-        stopping = False
-
-        def got_poem(poem, task):
-            if not stopping:  # closing after Ctrl-C cuts the downloads short: no news
-                done(task, poem=poem)
-
-        def poem_failed(failure, task):
-            if not stopping:
-                done(task, error=failure.value)
-
-        def one_less(result):
-            nonlocal remaining
-            remaining -= 1
-            if not remaining:
-                reactor.stop()
-            return result  # a failure of got_poem or poem_failed goes on, to be reported
-
-        with Reactor() as reactor:
-            for task, (host, port) in enumerate(addresses, start=1):
-                trace.record(task, Event.START)
-                d = get(reactor, host, port, timeout=timeout, trace=trace, task=task,
-                        **options)
-                d.add_callbacks(got_poem, poem_failed, callback_args=(task,),
-                                errback_args=(task,))
-                d.add_both(one_less)
-            try:
-                reactor.run()
-            finally:
-                stopping = True
-        if reactor.stopped_by:
-            raise KeyboardInterrupt
+    def download_all(addresses, *, timeout, trace, done, backend=None, **options):
+        return deferred_client.download_all(
+            addresses, timeout=timeout, trace=trace, done=done, backend=backend,
+            get_poetry=functools.partial(get, **options))
 
     return download_all
 
