@@ -71,9 +71,12 @@ class IOWaits:
             waiters, kind, flag = self.readers, Waiting.READABLE, READ
         else:
             waiters, kind, flag = self.writers, Waiting.WRITABLE, WRITE
-        if fd in waiters:
-            raise RuntimeError(f"{waiters[fd]!r} already waits {kind.value} {fd}; two tasks "
-                               f"cannot wait on one socket in the same direction")
+        if fd in waiters:  # one task may read while another writes, not two read
+            other = waiters[fd]
+            verb = "read" if trap.reading else "write"
+            raise RuntimeError(f"task {task.id} ({task.name}) cannot wait to {verb} descriptor "
+                               f"{fd}: task {other.id} ({other.name}) already waits to {verb} "
+                               f"it, and a descriptor has one waiting task each way")
         if task.cancel_pending or task._deadlines:
             self._checkpoint(task)
         fileobj, owner = trap.fileobj, self._owners.get(fd)

@@ -17,6 +17,7 @@ was ready when the turn began. Which task waits on which descriptor is kept by
 
 import collections
 import inspect
+import os
 import sys
 
 from coro.io import multiplexer as _multiplexer
@@ -30,6 +31,7 @@ from coro.kernel.io_waits import IOWaits
 from coro.kernel.task import (SUSPEND, Alarm, Deadline, DeadlineExpired, Task, TaskCancelled,
                               TaskState, Waiting)
 from coro.kernel.task_waits import TaskWaits
+from coro.kernel.threads import ThreadPool
 
 _READY, _WAITING, _DONE = TaskState.READY, TaskState.WAITING, TaskState.DONE
 
@@ -55,10 +57,12 @@ class Kernel:
         slow_task: A debug aid: report each task step that keeps the loop for longer
             than this many seconds (a blocking call in a task stops every task).
         warn: ``warn(message)`` reports a slow step; stderr by default.
+        max_threads: How many :func:`~coro.kernel.traps.run_in_thread` calls may run at
+            once (as many threads, made as they are needed); the next wait their turn.
     """
 
     def __init__(self, multiplexer=None, *, clock=None, report_error=None,
-                 handle_signals=True, slow_task=None, warn=None):
+                 handle_signals=True, slow_task=None, warn=None, max_threads=None):
         self.clock = MonotonicClock() if clock is None else clock
         self._now = self.clock.now
         self._jump = getattr(self.clock, "advance", None)
@@ -83,9 +87,13 @@ class Kernel:
             traps.Cancel: self._task_waits.cancel,
             traps.CurrentTask: self._trap_current_task,
             traps.AddDeadline: self._trap_add_deadline,
+            traps.Park: self._trap_park,
+            traps.RunInThread: self._trap_run_in_thread,
         }
-        self._self_pipe = SelfPipe()  # Ctrl-C wakes the poll through it
+        self._self_pipe = SelfPipe()  # Ctrl-C, and a thread's finished call, wake the poll
         self._wake_fd = self._self_pipe.fileno()
+        self._threads = ThreadPool(max_threads or min(32, (os.cpu_count() or 1) + 4),
+                                   self._self_pipe.wake, self._wake, self.report_error)
         try:
             self._multiplexer.register(self._wake_fd, READ)
         except BaseException:  # select cannot watch it, say: leave nothing open
@@ -137,7 +145,7 @@ class Kernel:
             timeout = 0
         elif next_alarm is not None:
             timeout = 0 if self._jump is not None else max(next_alarm - self._now(), 0)
-        elif self._io:
+        elif self._io or self._threads:
             timeout = None
         else:
             raise RuntimeError(f"every task waits on another and nothing can wake them: "
@@ -145,8 +153,9 @@ class Kernel:
         # 2. Poll, and make ready the tasks whose descriptors are.
         events = self._io.poll(timeout)
         if events:
-            if (self._wake_fd, READ) in events:  # a signal: run() sees stopped_by
+            if (self._wake_fd, READ) in events:  # a signal (run() sees stopped_by), or a thread
                 self._self_pipe.drain()
+                self._threads.collect()
             self._io.collect(events, ready)
         # 3. Make ready the tasks whose timers are due; then step each task ready now.
         if next_alarm is not None:
@@ -255,6 +264,10 @@ class Kernel:
             self._io.undo(task)
         elif kind is Waiting.SLEEP:
             arg.cancel()
+        elif kind is Waiting.PARKED:
+            arg._remove(task)
+        elif kind is Waiting.THREAD:
+            self._threads.abandon(arg)
         else:
             self._task_waits.undo(task)
 
@@ -298,6 +311,16 @@ class Kernel:
     def _trap_spawn(self, task, trap):
         return self._new_task(trap.coro)
 
+    def _trap_park(self, task, trap):
+        self._suspend(task, Waiting.PARKED, trap.queue)
+        trap.queue._add(task, trap.payload, self._wake)
+        return SUSPEND
+
+    def _trap_run_in_thread(self, task, trap):
+        self._suspend(task, Waiting.THREAD, None)
+        task._wait_arg = self._threads.submit(task, trap.fn, trap.args)
+        return SUSPEND
+
     def _trap_current_task(self, task, trap):
         return task
 
@@ -340,6 +363,7 @@ class Kernel:
             raise RuntimeError("a running kernel cannot be closed")
         if not self._closed:
             self._closed = True
+            self._threads.close()
             self._multiplexer.unregister(self._wake_fd)
             self._self_pipe.close()
             self._io.close()

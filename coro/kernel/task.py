@@ -54,6 +54,8 @@ class Waiting(enum.Enum):
     SLEEP = "for its sleep to end"
     TASKS = "for a task to end"
     CANCELLED_TASK = "for a cancelled task to end"  # cleanup: never interrupted
+    PARKED = "in"  # a WaitQueue (chapter 16b): "waiting in Queue.get"
+    THREAD = "for a thread to call"  # a Call of the ThreadPool
 
 
 class Deadline:
@@ -145,7 +147,8 @@ class Task:
     def __repr__(self):
         if self.state is TaskState.WAITING:
             what = self._wait_kind.value
-            if self._wait_kind in (Waiting.READABLE, Waiting.WRITABLE):
+            if self._wait_kind in (Waiting.READABLE, Waiting.WRITABLE, Waiting.PARKED,
+                                   Waiting.THREAD):
                 what += f" {self._wait_arg}"
             state = f"waiting {what}"
         elif self.state is TaskState.DONE and self._exception is not None:

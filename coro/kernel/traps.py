@@ -149,6 +149,34 @@ class AddDeadline(Trap):
         self.seconds = seconds
 
 
+class Park(Trap):
+    """Suspend the task in ``queue`` until another task unparks it; answer with what it gives.
+
+    ``queue`` is a :class:`~coro.kernel.wait_queue.WaitQueue`, and ``payload`` what the
+    task leaves there for the task that wakes it (a queue's putter leaves its item).
+    Waking needs no trap: it never suspends the waker (chapter 16b).
+    """
+
+    __slots__ = ("queue", "payload")
+
+    def __init__(self, queue, payload):
+        self.queue, self.payload = queue, payload
+
+
+class RunInThread(Trap):
+    """Suspend the task while a worker thread calls ``fn(*args)``; answer with its result.
+
+    If the call raised, that exception is raised at the wait instead. The kernel's
+    threads are few (``Kernel(max_threads=...)``): past that many calls at once, the next
+    wait their turn, in order.
+    """
+
+    __slots__ = ("fn", "args")
+
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
+
+
 @types.coroutine
 def kernel_trap(request):
     """The door: hand ``request`` (a :class:`Trap`) to the kernel; return its answer.
@@ -225,6 +253,29 @@ def add_deadline(seconds):
     is the way to use it.
     """
     return kernel_trap(AddDeadline(seconds))
+
+
+def park(queue, payload=None):
+    """Suspend the task in ``queue`` (a :class:`~coro.kernel.wait_queue.WaitQueue`)
+    until another task unparks it; return what that task gave."""
+    return kernel_trap(Park(queue, payload))
+
+
+def run_in_thread(fn, *args):
+    """Call ``fn(*args)`` in one of the kernel's worker threads, and wait for it to return.
+
+    The other tasks run meanwhile. Use it for what would block the kernel: a file on a
+    slow disk, a library that only blocks, a long computation in C that lets go of the GIL.
+
+    Returns:
+        What ``fn`` returned.
+
+    Raises:
+        Exception: what ``fn`` raised. When the wait is cancelled, or times out, the task
+            goes on at once, but the thread cannot be stopped: the call runs to its end,
+            and its result is dropped (an error it raised is reported).
+    """
+    return kernel_trap(RunInThread(fn, args))
 
 
 def not_a_trap(value):

@@ -15,6 +15,7 @@ from coro.kernel import traps
 from coro.kernel.loop import Kernel
 from coro.kernel.task import SUSPEND, TaskState, Waiting
 from coro.kernel.timeouts import timeout_after
+from coro.kernel.wait_queue import WaitQueue
 from recorded_runs import profiling
 
 
@@ -59,8 +60,17 @@ def _every_trap_once(a, b):
         except TimeoutError:
             return "timed out"
 
+    lot = WaitQueue("a wait queue")
+
+    def parked():
+        return (yield from lot.park())
+
     def main():
         yield from traps.current_task()
+        waiter = yield from traps.spawn(parked())
+        yield from traps.run_in_thread(len, "a thread")
+        lot.unpark("unparked")
+        yield from traps.join(waiter)
         first = yield from traps.spawn(reader())
         asleep = yield from traps.spawn(napper())
         late = yield from traps.spawn(impatient())

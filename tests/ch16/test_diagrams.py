@@ -22,11 +22,13 @@ def test_the_run_makes_every_trap_and_waits_every_way():
 
 
 def test_a_task_waits_only_after_a_trap_and_is_woken_by_the_kernel():
+    # ... or by a wait queue (chapter 16b), which wakes with the kernel's own function.
     for move in recorded_tasks.task_states().moves:
         if move.after == TaskState.WAITING.name:
             assert move.by in trap_names()
         elif move.before == TaskState.WAITING.name and move.exception is None:
-            assert move.by.split(".")[0] in ("IOWaits", "Kernel", "TaskWaits")
+            assert move.by.split(".")[0] in ("IOWaits", "Kernel", "TaskWaits", "ThreadPool",
+                                             "WaitQueue")
 
 
 def test_the_figure_names_every_trap_state_and_kind_of_wait():

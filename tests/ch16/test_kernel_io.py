@@ -117,7 +117,10 @@ def test_two_tasks_cannot_wait_to_read_one_socket(kernel, pair):
     def main():
         yield from spawn(first())
         yield from sleep(0)
-        with pytest.raises(RuntimeError, match="already waits to read"):
+        # The error names both tasks: the one that asked, and the one already waiting.
+        with pytest.raises(RuntimeError, match=r"task \d+ \(\S*main\) cannot wait to read "
+                                               r"descriptor \d+: task \d+ \(\S*first\) "
+                                               r"already waits to read it"):
             yield from left.recv(1)
 
     kernel.run(main())

@@ -1,0 +1,162 @@
+"""Blocking calls in worker threads, for tasks that wait for them like for anything else.
+
+A kernel task must never block: a ``time.sleep``, a write to a slow disk or a library
+that only knows blocking sockets stops every task (chapter 16). Regular files cannot
+even be waited for: ``select`` and ``epoll`` call a file always ready, and the read
+blocks anyway. So such a call goes to a worker thread.
+:func:`~coro.kernel.traps.run_in_thread` hands the kernel the call in a
+:class:`~coro.kernel.traps.RunInThread` trap; the task waits; a worker makes the call
+and puts what happened (its result or its exception) on a list of finished calls, then
+writes a byte to the kernel's self-pipe, the one chapter 8 built for Ctrl-C, so that a
+poll asleep returns. The kernel drains the pipe, then the list, and wakes each task
+with its answer. The worker touches nothing else of the kernel's.
+
+At most ``max_threads`` calls run at once, and the threads are made as they are
+needed, up to that many. The calls past that wait their turn in order, on the
+kernel's side, so a task cancelled while its call waits simply takes it out of the
+line: it never runs. A call already running cannot be stopped (Python cannot stop a
+thread), so a task cancelled then is woken at once and the call is *abandoned*: it
+runs to its end, its result is dropped, an error it raised is reported, and its
+thread goes back to the pool. Past ``max_threads`` calls that never return, the pool
+is full for good, which is why no call that may hang for ever belongs in a thread.
+
+The workers are daemon threads that never take Ctrl-C: a call that blocks for ever
+cannot keep the program from exiting, and the signal always reaches the kernel.
+"""
+
+import collections
+import queue
+import threading
+
+from coro.io.threads import signals_for_the_main_thread_only
+
+
+class Call:
+    """One blocking call: for which task, and how it ended.
+
+    Attributes:
+        task: The task waiting for it; None once that task stopped waiting (abandoned).
+        result, error: What the call returned, or raised (set by the worker).
+    """
+
+    __slots__ = ("fn", "args", "task", "result", "error")
+
+    def __init__(self, task, fn, args):
+        self.fn, self.args, self.task = fn, args, task
+        self.result = self.error = None
+
+    def __str__(self):
+        return getattr(self.fn, "__qualname__", repr(self.fn))
+
+
+class ThreadPool:
+    """Worker threads for the blocking calls of one kernel's tasks.
+
+    Invariant: ``_running`` calls (at most ``max_threads``) are in the workers' inbox,
+    being made, or finished and not yet collected, and each has a thread of the ``_threads`` to make it; ``_waiting``
+    holds the next calls in order, and is empty while fewer than ``max_threads`` run.
+    ``_finished`` is the only thing a worker and the kernel share, under ``_lock``.
+
+    Args:
+        max_threads: How many calls may run at once.
+        wake_kernel: Makes the kernel's poll return (the self-pipe's ``wake``); a worker
+            calls it, once it has put its call on the finished list.
+        wake_task: ``wake_task(task, value, exc)``, the kernel's way to make a task ready.
+        report_error: ``report_error(exception, context)``, for an abandoned call's error.
+    """
+
+    def __init__(self, max_threads, wake_kernel, wake_task, report_error):
+        if max_threads < 1:
+            raise ValueError(f"a kernel needs at least 1 thread for run_in_thread, "
+                             f"not {max_threads}")
+        self.max_threads = max_threads
+        self._wake_kernel, self._wake_task = wake_kernel, wake_task
+        self._report_error = report_error
+        self._threads = []
+        self._inbox = queue.SimpleQueue()  # calls for the workers, and None: "stop"
+        self._waiting = collections.deque()
+        self._running = 0
+        self._lock = threading.Lock()
+        self._finished = []
+        self._closed = False
+
+    def __bool__(self):
+        """Whether a task waits for a call (so a thread may yet wake the kernel)."""
+        return self._running > 0 or bool(self._waiting)
+
+    def submit(self, task, fn, args):
+        """Start ``fn(*args)`` for ``task`` now, or as soon as a thread is free; returns its Call."""
+        call = Call(task, fn, args)
+        if self._running < self.max_threads:
+            self._start(call)
+        else:
+            self._waiting.append(call)
+        return call
+
+    def abandon(self, call):
+        """``call``'s task stopped waiting for it (a cancel, a deadline): a call that has
+        not started never will, and one that has runs on, for nobody."""
+        try:
+            self._waiting.remove(call)
+        except ValueError:
+            call.task = None  # it is running: collect() drops what it gives
+
+    def collect(self):
+        """Wake the task of each finished call, and start the calls waiting for a thread.
+
+        The kernel calls it after draining its self-pipe, so that a call finished after
+        this look writes a byte that the next poll sees.
+        """
+        with self._lock:
+            finished, self._finished = self._finished, []
+        for call in finished:
+            self._running -= 1
+            if call.task is not None:
+                self._wake_task(call.task, call.result, call.error)
+            elif isinstance(call.error, Exception):
+                self._report_error(call.error, f"run_in_thread({call}), whose task had "
+                                               f"stopped waiting for it")
+            call.task = call.result = call.error = None
+        while self._waiting and self._running < self.max_threads:
+            self._start(self._waiting.popleft())
+
+    def close(self):
+        """Let the idle workers end; a worker still in a call ends after it, and what
+        it finishes is no one's business any more."""
+        with self._lock:
+            self._closed = True
+            self._finished.clear()
+        self._waiting.clear()
+        for _ in self._threads:
+            self._inbox.put(None)  # one "stop" for each worker
+        self._threads.clear()
+
+    def _start(self, call):
+        self._running += 1
+        if self._running > len(self._threads):  # every thread has a call: one more
+            with signals_for_the_main_thread_only():
+                thread = threading.Thread(target=self._work, daemon=True,
+                                          name=f"coro-kernel-worker-{len(self._threads) + 1}")
+                thread.start()
+            self._threads.append(thread)
+        self._inbox.put(call)
+
+    def _work(self):
+        """A worker: take a call, make it, put it on the finished list, wake the kernel."""
+        while True:
+            call = self._inbox.get()
+            if call is None:
+                return
+            try:
+                call.result = call.fn(*call.args)
+            except BaseException as error:  # SystemExit too: the waiting task raises it
+                call.error = error
+            with self._lock:
+                closed = self._closed
+                if not closed:
+                    self._finished.append(call)
+            if not closed:
+                self._wake_kernel()
+            elif isinstance(call.error, Exception):  # the kernel is gone: say it here
+                self._report_error(call.error, f"run_in_thread({call}), which ended after "
+                                               f"its kernel closed")
