@@ -39,18 +39,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m coro
 
-# CH is a chapter number (5 or 05); anything else is refused before pytest starts. Only
-# the chapter's folder is collected, where it has one, and the chapter's "Try it" blocks.
+# CH is a chapter number (5 or 05, or 16b for chapter 16's second part); anything else is
+# refused before pytest starts. Only the chapter's folder is collected, and the chapter's
+# "Try it" blocks.
 test: $(STAMP)
 ifdef CH
-	@case '$(CH)' in ''|*[!0-9]*) \
-	  echo "make test CH=$(CH): CH must be a chapter number, such as 5 (see 'python -m coro --list')" >&2; \
+	@number=$$(expr '$(CH)' : '\([0-9]*\)'); part=$$(expr '$(CH)' : '[0-9]*\([a-z]*\)'); \
+	case '$(CH)' in ''|*[!0-9a-z]*|[!0-9]*|*[a-z]*[0-9]*|*[a-z][a-z]*) \
+	  echo "make test CH=$(CH): CH must be a chapter number, such as 5 or 16b (see 'python -m coro --list')" >&2; \
 	  exit 2;; esac; \
-	ch=$$(printf 'ch%02d' "$$(expr '$(CH)' + 0)"); \
-	if [ -d tests/$$ch ]; then only="tests/$$ch tests/test_try_it.py"; fi; \
-	$(PYTEST) -m $$ch $$only; rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "chapter $(CH) has no tests (yet): see 'python -m coro --list'"; fi; \
-	exit $$rc
+	ch=$$(printf 'ch%02d%s' "$$(expr "$$number" + 0)" "$$part"); \
+	if [ ! -d tests/$$ch ]; then \
+	  echo "chapter $(CH) has no tests (yet): see 'python -m coro --list'" >&2; exit 5; fi; \
+	$(PYTEST) -m $$ch tests/$$ch tests/test_try_it.py
 else
 	$(PYTEST)
 	$(SPHINX) -b html docs docs/_build/html || $(FORGET_THE_BOOK)

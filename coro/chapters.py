@@ -19,9 +19,22 @@ class Stage:
 
 @dataclass(frozen=True)
 class Chapter:
+    """A chapter; ``part`` is ``"b"`` for a second part that sits after its chapter."""
+
     number: int
     title: str
     stages: tuple
+    part: str = ""
+
+    @property
+    def label(self):
+        """How the book numbers it: ``"16"``, ``"16b"``."""
+        return f"{self.number}{self.part}"
+
+    @property
+    def tag(self):
+        """Its page, test folder and test marker: ``"ch05"``, ``"ch16b"``."""
+        return f"ch{self.number:02d}{self.part}"
 
 
 CHAPTERS = (
@@ -97,6 +110,10 @@ CHAPTERS = (
         Stage("server", "python -m poetry_server.kernel_server [--idle-timeout SECONDS] "
                         "[--slow-task SECONDS] POEM ..."),
     )),
+    Chapter(16, "The kernel's missing pieces: events, queues, locks, threads", (
+        Stage("client", "python -m coro.pipeline_client [--max-concurrent N] [--writers N] "
+                        "[--queue-size N] [HOST:]PORT ..."),
+    ), part="b"),
 )
 
 
@@ -108,7 +125,7 @@ def table_of_contents():
     """The text ``python -m coro --list`` prints."""
     lines = []
     for chapter in CHAPTERS:
-        lines.append(f"ch{chapter.number:02d}  {chapter.title}")
+        lines.append(f"{chapter.tag:<5} {chapter.title}")
         for stage in chapter.stages:
             # An option in brackets is one word: "[--deadline SECONDS]" never splits.
             words = re.sub(r"\[[^]]*\]", lambda m: m[0].replace(" ", "\0"), stage.command)

@@ -1,16 +1,20 @@
 """Test-wide rules: chapter markers from folders, and nothing left behind."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
+
+#: A chapter's folder: ``ch05``, or ``ch16b`` for the second part of chapter 16.
+CHAPTER_FOLDER = re.compile(r"ch\d\d[a-z]?")
 
 
 def pytest_collection_modifyitems(config, items):
     """Mark each test with its chapter: tests/ch05/... gets the ``ch05`` marker."""
     for item in items:
         for part in Path(item.fspath).parts:
-            if part.startswith("ch") and part[2:].isdigit():
+            if CHAPTER_FOLDER.fullmatch(part):
                 item.add_marker(getattr(pytest.mark, part))
 
 

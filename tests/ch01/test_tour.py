@@ -20,7 +20,7 @@ def test_list_prints_every_chapter_and_its_stages():
     # A command that does not fit goes on over lines indented past the role.
     unwrapped = "\n".join(lines).replace("\n" + " " * 14, " ").splitlines()
     for chapter in CHAPTERS:
-        assert f"ch{chapter.number:02d}  {chapter.title}" in unwrapped
+        assert f"{chapter.tag:<5} {chapter.title}" in unwrapped
         for stage in chapter.stages:
             assert f"  {stage.role:<6}  {stage.command}" in unwrapped
 
