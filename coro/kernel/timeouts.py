@@ -71,8 +71,7 @@ class CancelScope:
         self.cancelled_caught = False
         self._deadline = None
 
-    @types.coroutine
-    def _set_deadline(self):
+    def _set_deadline(self):  # a plain generator: __await__ may not return a coroutine
         if self._deadline is not None:
             raise RuntimeError("a cancel scope is entered once")
         self._deadline = yield from add_deadline(self.seconds)

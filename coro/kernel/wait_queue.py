@@ -87,7 +87,7 @@ class WaitQueue:
 
     def _add(self, task, payload, wake):
         """The kernel parks ``task``, which is now WAITING on this queue."""
-        if self._wake is not wake:
+        if self._wake != wake:  # a bound method: a new object each time, equal to the last
             if self._parked:
                 raise RuntimeError(f"{self.name} has tasks of another kernel parked in it")
             self._wake = wake
