@@ -11,14 +11,19 @@ writes a byte to the kernel's self-pipe, the one chapter 8 built for Ctrl-C, so 
 poll asleep returns. The kernel drains the pipe, then the list, and wakes each task
 with its answer. The worker touches nothing else of the kernel's.
 
-At most ``max_threads`` calls run at once, and the threads are made as they are
-needed, up to that many. The calls past that wait their turn in order, on the
-kernel's side, so a task cancelled while its call waits simply takes it out of the
-line: it never runs. A call already running cannot be stopped (Python cannot stop a
-thread), so a task cancelled then is woken at once and the call is *abandoned*: it
-runs to its end, its result is dropped, an error it raised is reported, and its
-thread goes back to the pool. Past ``max_threads`` calls that never return, the pool
-is full for good, which is why no call that may hang for ever belongs in a thread.
+At most ``max_threads`` calls run at once for the tasks that wait for them, and the
+threads are made as they are needed. The calls past that wait their turn in order, on
+the kernel's side, so a task cancelled while its call waits simply takes it out of the
+line: it never runs.
+
+A call already running cannot be stopped: Python cannot stop a thread. So a task
+cancelled then, or whose deadline passes, is woken at once, and its call is
+*abandoned*: it runs to its end, its result is dropped, and an error it raised is
+reported. An abandoned call must not keep the pool from the tasks still waiting (it may
+never return), so it stops counting against ``max_threads`` at once, and its thread
+ends with it instead of taking another call. The next call gets a new thread. curio's
+pool does the same. So the threads alive are at most ``max_threads``, plus one for
+each abandoned call still running.
 
 The workers are daemon threads that never take Ctrl-C: a call that blocks for ever
 cannot keep the program from exiting, and the signal always reaches the kernel.
@@ -35,15 +40,18 @@ class Call:
     """One blocking call: for which task, and how it ended.
 
     Attributes:
-        task: The task waiting for it; None once that task stopped waiting (abandoned).
+        task: The task waiting for it; None once that task stopped waiting.
         result, error: What the call returned, or raised (set by the worker).
+        finished: Whether the worker has put it on the finished list.
+        abandoned: Whether its task stopped waiting while it ran: its thread then ends.
     """
 
-    __slots__ = ("fn", "args", "task", "result", "error")
+    __slots__ = ("fn", "args", "task", "result", "error", "finished", "abandoned")
 
     def __init__(self, task, fn, args):
         self.fn, self.args, self.task = fn, args, task
         self.result = self.error = None
+        self.finished = self.abandoned = False
 
     def __str__(self):
         return getattr(self.fn, "__qualname__", repr(self.fn))
@@ -52,15 +60,18 @@ class Call:
 class ThreadPool:
     """Worker threads for the blocking calls of one kernel's tasks.
 
-    Invariant: ``_running`` calls (at most ``max_threads``) are in the workers' inbox,
-    being made, or finished and not yet collected, and each has a thread of the ``_threads`` to make it; ``_waiting``
-    holds the next calls in order, and is empty while fewer than ``max_threads`` run.
-    ``_finished`` is the only thing a worker and the kernel share, under ``_lock``.
+    Invariant: ``_running`` calls, at most ``max_threads``, are counted for their
+    tasks: in the workers' inbox, being made, or finished and not yet collected; there
+    are ``_workers`` threads to make them (never fewer than ``_running``), besides the
+    threads of abandoned calls, which end with their call. ``_waiting`` holds the next
+    calls in order, and is empty while fewer than ``max_threads`` run. A worker and the
+    kernel share only ``_finished`` and the calls' ``finished`` and ``abandoned``, under
+    ``_lock``.
 
     Args:
         max_threads: How many calls may run at once.
         wake_kernel: Makes the kernel's poll return (the self-pipe's ``wake``); a worker
-            calls it, once it has put its call on the finished list.
+            calls it once it has put its call on the finished list.
         wake_task: ``wake_task(task, value, exc)``, the kernel's way to make a task ready.
         report_error: ``report_error(exception, context)``, for an abandoned call's error.
     """
@@ -72,7 +83,8 @@ class ThreadPool:
         self.max_threads = max_threads
         self._wake_kernel, self._wake_task = wake_kernel, wake_task
         self._report_error = report_error
-        self._threads = []
+        self._workers = 0
+        self._made = 0  # threads made so far, to name the next one
         self._inbox = queue.SimpleQueue()  # calls for the workers, and None: "stop"
         self._waiting = collections.deque()
         self._running = 0
@@ -95,11 +107,20 @@ class ThreadPool:
 
     def abandon(self, call):
         """``call``'s task stopped waiting for it (a cancel, a deadline): a call that has
-        not started never will, and one that has runs on, for nobody."""
+        not started never will; one that runs goes on for nobody, and frees its place."""
         try:
             self._waiting.remove(call)
+            return
         except ValueError:
-            call.task = None  # it is running: collect() drops what it gives
+            pass  # it has started
+        with self._lock:
+            call.task = None
+            if call.finished:
+                return  # collect() drops it, and counts it out
+            call.abandoned = True  # its thread ends after it
+        self._running -= 1
+        self._workers -= 1
+        self._start_waiting()
 
     def collect(self):
         """Wake the task of each finished call, and start the calls waiting for a thread.
@@ -110,15 +131,15 @@ class ThreadPool:
         with self._lock:
             finished, self._finished = self._finished, []
         for call in finished:
-            self._running -= 1
+            if not call.abandoned:
+                self._running -= 1
             if call.task is not None:
                 self._wake_task(call.task, call.result, call.error)
             elif isinstance(call.error, Exception):
                 self._report_error(call.error, f"run_in_thread({call}), whose task had "
                                                f"stopped waiting for it")
             call.task = call.result = call.error = None
-        while self._waiting and self._running < self.max_threads:
-            self._start(self._waiting.popleft())
+        self._start_waiting()
 
     def close(self):
         """Let the idle workers end; a worker still in a call ends after it, and what
@@ -127,18 +148,22 @@ class ThreadPool:
             self._closed = True
             self._finished.clear()
         self._waiting.clear()
-        for _ in self._threads:
+        for _ in range(self._workers):
             self._inbox.put(None)  # one "stop" for each worker
-        self._threads.clear()
+        self._workers = 0
+
+    def _start_waiting(self):
+        while self._waiting and self._running < self.max_threads:
+            self._start(self._waiting.popleft())
 
     def _start(self, call):
         self._running += 1
-        if self._running > len(self._threads):  # every thread has a call: one more
+        if self._running > self._workers:  # every thread has a call: one more
+            self._made += 1
             with signals_for_the_main_thread_only():
-                thread = threading.Thread(target=self._work, daemon=True,
-                                          name=f"coro-kernel-worker-{len(self._threads) + 1}")
-                thread.start()
-            self._threads.append(thread)
+                threading.Thread(target=self._work, daemon=True,
+                                 name=f"coro-kernel-worker-{self._made}").start()
+            self._workers += 1
         self._inbox.put(call)
 
     def _work(self):
@@ -154,9 +179,12 @@ class ThreadPool:
             with self._lock:
                 closed = self._closed
                 if not closed:
+                    call.finished = True
                     self._finished.append(call)
             if not closed:
                 self._wake_kernel()
             elif isinstance(call.error, Exception):  # the kernel is gone: say it here
                 self._report_error(call.error, f"run_in_thread({call}), which ended after "
                                                f"its kernel closed")
+            if closed or call.abandoned:
+                return
