@@ -128,6 +128,9 @@ class Kernel:
                 main_task = self._new_task(main)
                 while main_task.state is not _DONE and self.stopped_by is None:
                     self._tick()
+            except Deadlock:
+                self._cancel_the_rest()  # their cleanup runs now, not in the collector
+                raise
             finally:
                 restore_signals()
             self._cancel_the_rest()
@@ -148,8 +151,8 @@ class Kernel:
         elif self._io or self._threads:
             timeout = None
         else:
-            raise RuntimeError(f"every task waits on another and nothing can wake them: "
-                               f"{sorted(self._tasks, key=lambda t: t.id)}")
+            raise Deadlock(f"every task waits on another and nothing can wake them: "
+                           f"{sorted(self._tasks, key=lambda t: t.id)}")
         # 2. Poll, and make ready the tasks whose descriptors are.
         events = self._io.poll(timeout)
         if events:
@@ -374,6 +377,10 @@ class Kernel:
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+class Deadlock(RuntimeError):
+    """Every task waits, and nothing (no socket, timer or thread) can wake any of them."""
 
 
 def _print_warning(message):

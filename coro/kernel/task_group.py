@@ -62,6 +62,8 @@ class TaskGroup:
                 if error is not None and not task.cancelled:
                     self._errors.append(error)
                     yield from self.cancel_remaining()
+        except GeneratorExit:
+            raise  # the generator is being closed: it may not wait for anything
         except BaseException:  # the joining task was cancelled, or timed out: children first
             yield from self._cancel_all_and_wait()
             raise
@@ -77,6 +79,10 @@ class TaskGroup:
 
     @types.coroutine
     def _cancel_all_and_wait(self):
+        # Every child is asked to stop before any is waited for: the first one's cleanup
+        # may release a lock or a semaphore (chapter 16b), and a sibling still waiting for
+        # it must not get it and run its body, after the group is over.
+        yield from self.cancel_remaining()
         for task in self._running:
             yield from cancel(task)
             error = task.exception()
