@@ -18,11 +18,12 @@ in a pipeline of tasks that hand work to each other with the kernel's new pieces
 
 When every download has ended, the queue is closed: the writers take what is left in
 it, then end. ``--timeout`` and ``--deadline`` mean what they meant in chapter 16.
-What it still lacks: the name lookup of ``get_poetry`` still blocks the kernel, when
-it could go to a thread as the writes do; a download held back by a full queue has
-closed its connection and given its permit back, but it still holds its poem, so the
-queue bounds the writers' backlog, not the run's memory; and the end of the
-connection is still the end of the poem (chapter 12).
+A download keeps its permit until its poem is in the queue, so writers that fall
+behind hold the downloads back: at most ``--max-concurrent`` poems are downloading or
+waiting to be queued, ``--queue-size`` wait in the queue, and ``--writers`` are being
+written. What it still lacks: the name lookup of ``get_poetry`` still blocks the
+kernel, when it could go to a thread as the writes do; and the end of the connection
+is still the end of the poem (chapter 12).
 
     python -m coro.pipeline_client [--max-concurrent N] [--writers N] [--queue-size N]
                                    [--backend select|poll|epoll] [--deadline SECONDS]
@@ -47,8 +48,7 @@ from coro.trace import Event
 MAX_CONCURRENT = 2
 WRITERS = 2
 #: One poem may wait for a writer without holding its download back. A bigger queue
-#: buys little: a download held back by a full queue holds no connection, only its
-#: poem, and each ``get`` that makes room takes the first held-back poem in at once.
+#: smooths out writers that are slow now and then, and holds that many more poems.
 QUEUE_SIZE = 1
 
 
@@ -76,15 +76,19 @@ def download_all(addresses, *, timeout, trace, done, backend=None, deadline=None
         yield from permits.acquire()
         try:  # at once: a wait before the try would let a cancel there keep the permit
             trace.record(task, Event.START)  # its time starts now, not when it was spawned
-            poem = yield from get_poetry(host, port, timeout=timeout, trace=trace, task=task)
-        except Exception as error:  # refused, reset, timed out, past FD_SETSIZE, ...
-            # No file to write: reported at once, from the kernel's thread, rather than
-            # behind the poems waiting in the queue.
-            done(task, error=error)
-            return
+            try:
+                poem = yield from get_poetry(host, port, timeout=timeout, trace=trace,
+                                             task=task)
+            except Exception as error:  # refused, reset, timed out, past FD_SETSIZE, ...
+                # No file to write: reported at once, from the kernel's thread, rather
+                # than behind the poems waiting in the queue.
+                done(task, error=error)
+                return
+            # Waits while the queue is full, still holding the permit: writers that fall
+            # behind slow the downloads down, and poems never pile up in memory.
+            yield from poems.put((task, poem))
         finally:
-            permits.release()  # the connection is closed: the next download may connect
-        yield from poems.put((task, poem))  # waits while the queue is full
+            permits.release()  # the next download may connect
 
     def write():
         while True:
