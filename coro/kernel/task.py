@@ -54,7 +54,7 @@ class Waiting(enum.Enum):
     SLEEP = "for its sleep to end"
     TASKS = "for a task to end"
     CANCELLED_TASK = "for a cancelled task to end"  # cleanup: never interrupted
-    PARKED = "in"  # a WaitQueue (chapter 16b): "waiting in Queue.get"
+    PARKED = "in a wait queue"  # chapter 16b's WaitQueue: "waiting in Queue.get"
     THREAD = "for a thread to call"  # a Call of the ThreadPool
 
 
@@ -147,8 +147,9 @@ class Task:
     def __repr__(self):
         if self.state is TaskState.WAITING:
             what = self._wait_kind.value
-            if self._wait_kind in (Waiting.READABLE, Waiting.WRITABLE, Waiting.PARKED,
-                                   Waiting.THREAD):
+            if self._wait_kind is Waiting.PARKED:
+                what = f"in {self._wait_arg}"  # the queue's name: "in Queue.get"
+            elif self._wait_kind in (Waiting.READABLE, Waiting.WRITABLE, Waiting.THREAD):
                 what += f" {self._wait_arg}"
             state = f"waiting {what}"
         elif self.state is TaskState.DONE and self._exception is not None:
