@@ -10,7 +10,8 @@ after a line that says it was cut:
     Task 2: cut at its limit of 0.5s; keeping the bytes that came
     Task 2: got 120 bytes of poetry from 127.0.0.1:10002 in 0.50s
 
-The bytes are kept in a ``bytearray`` of the task's, not in a local of the download,
+A download cut before any byte came has nothing to keep: it fails, and says so. The
+bytes are kept in a ``bytearray`` of the task's, not in a local of the download,
 which the block's end would take with it. ``--timeout`` still fails a download whose
 server goes quiet.
 
@@ -29,6 +30,13 @@ from coro.kernel.task_group import TaskGroup
 from coro.kernel.timeouts import move_on_after, timeout_after
 from coro.trace import Event
 from poetry_server.cli import seconds
+
+
+class NothingCame(Exception):
+    """The limit passed before the server sent a byte."""
+
+    def __init__(self, limit):
+        super().__init__(f"cut at its limit of {limit:g}s before any bytes came")
 
 
 def receive_poem(host, port, poem, *, timeout, trace, task):
@@ -59,6 +67,9 @@ def download_all(addresses, *, timeout, trace, done, limit, backend=None):
                                         task=task)
         except Exception as error:  # refused, reset, gone quiet, ...
             done(task, error=error)
+            return
+        if scope.cancelled_caught and not poem:
+            done(task, error=NothingCame(limit))
             return
         if scope.cancelled_caught:
             print(f"Task {task}: cut at its limit of {limit:g}s; keeping the bytes that came",

@@ -190,6 +190,23 @@ def test_a_download_cut_at_its_limit_keeps_the_bytes_that_came(capsys):
     assert stalled.errors == []
 
 
+def test_a_download_cut_before_any_bytes_came_fails_and_says_so(capsys):
+    closed = []
+
+    def send_nothing(socks):
+        closed.append(socks[0].recv(1))  # what the client's close brings
+
+    with ScriptedServer(send_nothing) as silent:
+        report, status = cli.run(ch16b_keep_what_came.download_all, [silent.address],
+                                 timeout=30, limit=0.2)
+    assert status == 1
+    assert report.poems == {}
+    host, port = silent.address
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"Task 1: failed: cut at its limit of 0.2s before any bytes came ({host}:{port})")
+    assert closed == [b""]
+
+
 def test_a_slow_server_s_poem_is_cut_and_saved_as_far_as_it_came(tmp_path):
     # At 10 bytes every 0.05s the Rime's 20330 bytes take over 100s: 0.3s cannot hold them.
     with spawn_servers("mariner", delay=0.05, num_bytes=10) as [slow]:
