@@ -41,8 +41,9 @@ class Kernel:
 
     Invariant: every live task is in ``_tasks``; a READY one is in the ready queue
     exactly once; a WAITING one is in exactly one waiting place (a reader or writer
-    slot, a timer, or the joiners of the tasks it waits for, once in each). A
-    descriptor has at most one reading and one writing task.
+    slot, a timer, the joiners of the tasks it waits for, once in each, a wait queue,
+    or a call of the thread pool). A descriptor has at most one reading and one
+    writing task.
 
     Args:
         multiplexer: A :class:`coro.io.multiplexer.Multiplexer`; the best backend by default.
