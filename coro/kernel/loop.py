@@ -17,7 +17,6 @@ was ready when the turn began. Which task waits on which descriptor is kept by
 
 import collections
 import inspect
-import os
 import sys
 
 from coro.io import multiplexer as _multiplexer
@@ -31,7 +30,7 @@ from coro.kernel.io_waits import IOWaits
 from coro.kernel.task import (SUSPEND, Alarm, Deadline, DeadlineExpired, Task, TaskCancelled,
                               TaskState, Waiting)
 from coro.kernel.task_waits import TaskWaits
-from coro.kernel.threads import ThreadPool
+from coro.kernel.threads import ThreadPool, pool_size
 
 _READY, _WAITING, _DONE = TaskState.READY, TaskState.WAITING, TaskState.DONE
 
@@ -64,6 +63,7 @@ class Kernel:
 
     def __init__(self, multiplexer=None, *, clock=None, report_error=None,
                  handle_signals=True, slow_task=None, warn=None, max_threads=None):
+        max_threads = pool_size(max_threads)  # a wrong size is refused before anything opens
         self.clock = MonotonicClock() if clock is None else clock
         self._now = self.clock.now
         self._jump = getattr(self.clock, "advance", None)
@@ -93,8 +93,8 @@ class Kernel:
         }
         self._self_pipe = SelfPipe()  # Ctrl-C, and a thread's finished call, wake the poll
         self._wake_fd = self._self_pipe.fileno()
-        self._threads = ThreadPool(max_threads or min(32, (os.cpu_count() or 1) + 4),
-                                   self._self_pipe.wake, self._wake, self.report_error)
+        self._threads = ThreadPool(max_threads, self._self_pipe.wake, self._wake,
+                                   self.report_error)
         try:
             self._multiplexer.register(self._wake_fd, READ)
         except BaseException:  # select cannot watch it, say: leave nothing open

@@ -30,10 +30,26 @@ cannot keep the program from exiting, and the signal always reaches the kernel.
 """
 
 import collections
+import os
 import queue
 import threading
 
 from coro.io.threads import signals_for_the_main_thread_only
+
+
+def pool_size(max_threads):
+    """How many calls may run at once: ``max_threads``, or by default, as in asyncio, the
+    number of processors plus four, and 32 at most.
+
+    Raises:
+        ValueError: for fewer than 1.
+    """
+    if max_threads is None:
+        return min(32, (os.cpu_count() or 1) + 4)
+    if max_threads < 1:
+        raise ValueError(f"a kernel needs at least 1 thread for run_in_thread, "
+                         f"not {max_threads}")
+    return max_threads
 
 
 class Call:
@@ -77,10 +93,7 @@ class ThreadPool:
     """
 
     def __init__(self, max_threads, wake_kernel, wake_task, report_error):
-        if max_threads < 1:
-            raise ValueError(f"a kernel needs at least 1 thread for run_in_thread, "
-                             f"not {max_threads}")
-        self.max_threads = max_threads
+        self.max_threads = pool_size(max_threads)
         self._wake_kernel, self._wake_task = wake_kernel, wake_task
         self._report_error = report_error
         self._workers = 0
@@ -146,7 +159,11 @@ class ThreadPool:
         it finishes is no one's business any more."""
         with self._lock:
             self._closed = True
-            self._finished.clear()
+            finished, self._finished = self._finished, []
+        for call in finished:  # abandoned, since run() ended: only an error is news
+            if isinstance(call.error, Exception):
+                self._report_error(call.error, f"run_in_thread({call}), whose task had "
+                                               f"stopped waiting for it")
         self._waiting.clear()
         for _ in range(self._workers):
             self._inbox.put(None)  # one "stop" for each worker

@@ -612,15 +612,7 @@ def open_descriptors():
     return {fd for fd in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{fd}")}
 
 
-@pytest.mark.parametrize("max_threads", [
-    pytest.param(0, marks=pytest.mark.xfail(strict=True, reason=(
-        "Kernel hands ThreadPool `max_threads or <default>`, so max_threads=0 silently "
-        "means the default (the CPU count + 4, up to 32) instead of the pool's ValueError"))),
-    pytest.param(-1, marks=pytest.mark.xfail(strict=True, reason=(
-        "Kernel makes its multiplexer and self-pipe before the ThreadPool, and lets the "
-        "pool's ValueError out without closing them: three descriptors stay open until "
-        "the cycle collector finds the half-made kernel"))),
-])
+@pytest.mark.parametrize("max_threads", [0, -1])
 def test_a_kernel_without_a_thread_is_refused_and_leaves_nothing_open(max_threads):
     before = open_descriptors()
     try:
