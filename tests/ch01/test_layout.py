@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted([*ROOT.glob("coro/**/*.py"), *ROOT.glob("poetry_server/*.py")])
-LAYERS = ("io", "reactor", "deferred", "kernel")  # the book's order
+LAYERS = ("io", "reactor", "deferred", "kernel", "testing")  # the book's order
 RUNTIME = sorted(path for layer in LAYERS for path in ROOT.glob(f"coro/{layer}/*.py"))
 #: What every layer may record into: the trace of a run, which imports nothing of coro.
 SHARED = {"coro.trace"}
