@@ -65,6 +65,7 @@ class Transport:
         self._producer = None
         self._producer_paused = False
         self._reading = False
+        self._held = False  # the protocol paused reading, perhaps before it began
         self._eof_received = False
         self._ending = None  # or an Ending
         self.disconnected = False
@@ -75,7 +76,7 @@ class Transport:
         """Tell the protocol the connection is made, then start reading."""
         if self._call_protocol(self.protocol.connection_made, self) is not _FAILED:
             # After write_eof() in connection_made, the peer may still send.
-            if self._ending is not Ending.LOSE_CONNECTION:
+            if self._ending is not Ending.LOSE_CONNECTION and not self._held:
                 self.resume_producing()
 
     # -- writing --------------------------------------------------------------
@@ -88,8 +89,10 @@ class Transport:
     def write(self, data):
         """Send ``data``: now, as far as the socket takes it, and the rest later.
 
-        Writing to a connection already lost does nothing: ``connection_lost`` has
-        told (or is about to tell) the protocol. What waits for the socket is kept by
+        Writing to a connection the peer or the network has ended does nothing:
+        ``connection_lost`` has told (or is about to tell) the protocol. Writing after
+        the protocol itself asked to close is a mistake, and raises, however quickly the
+        close went. What waits for the socket is kept by
         reference if it is ``bytes``, and copied if it is mutable (see the module's
         docstring).
 
@@ -99,10 +102,10 @@ class Transport:
         """
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"write() takes bytes, not {type(data).__name__}")
+        if self._ending:  # before the rest: however fast the close went, it is a mistake
+            raise RuntimeError(f"write() after {self._ending.value}()")
         if self.disconnected or not data:
             return
-        if self._ending:
-            raise RuntimeError(f"write() after {self._ending.value}()")
         sent = 0
         if not self._buffer:
             # Send at once: for most writes the socket takes everything, and there is no
@@ -271,12 +274,14 @@ class Transport:
 
     def pause_producing(self):
         """Stop reading from the socket (the peer's writes then back up)."""
+        self._held = True
         if self._reading:
             self._reading = False
             self._reactor.remove_reader(self._fd)
 
     def resume_producing(self):
         """Read from the socket again."""
+        self._held = False
         if not self._reading and not self.disconnected and not self._eof_received:
             if self._watch(self._reactor.add_reader, self._on_readable):
                 self._reading = True

@@ -16,9 +16,8 @@ that closes puts an end of file (FIN) after its bytes; the peer hears ``eof_rece
 once it has read them. ``reset_connection`` sends a reset (RST) instead: what was not
 delivered is lost, and the peer ends with ``ConnectionResetError``, as does a writer whose
 bytes reach an end already closed. ``connection_lost`` comes exactly once, last, at a pump
-(the real one waits for the next tick). ``write`` after ``lose_connection`` raises while
-bytes are unsent: here they are until the pump, so a protocol that does it fails every
-time, not only when its socket is full. An exception in a protocol ends its connection
+(the real one waits for the next tick). ``write`` after ``lose_connection`` raises, as the
+real one's does, however quickly the close went. An exception in a protocol ends its connection
 and is reported; with no ``report_error``, it is raised out of the pump.
 """
 
@@ -87,10 +86,10 @@ class PairedTransport:
         """
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"write() takes bytes, not {type(data).__name__}")
-        if self.disconnected or not data:
-            return
         if self._ending:
             raise RuntimeError(f"write() after {self._ending.value}()")
+        if self.disconnected or not data:
+            return
         data = bytes(data)  # a mutable buffer is copied: its owner may change it at once
         self._buffer.append([self._connection._arrival(), data])
         self._buffered += len(data)

@@ -589,3 +589,49 @@ def test_out_of_descriptors_the_listener_backs_off_then_accepts_again(fake_react
         run_until(fake_reactor, lambda: servers.protocols and lost(*servers.protocols)())
         assert client.recv(10) == b""  # accepted after all, and served
     listener.close()
+
+
+def test_a_write_after_lose_connection_is_refused_even_once_the_connection_is_gone(
+        fake_reactor):
+    # Whether the socket took everything at once (and the connection closed at once)
+    # must not decide whether the mistake is seen: it is refused either way.
+    left, right = socket.socketpair()
+    protocol = Recorder([], "p")
+    transport = Transport(fake_reactor, left, protocol)
+    transport.start()
+    transport.write(b"x" * 10)  # the socket takes it all: nothing waits
+    transport.lose_connection()
+    with pytest.raises(RuntimeError, match="after lose_connection"):
+        transport.write(b"more")
+    run_until(fake_reactor, lost(protocol))
+    right.close()
+
+
+class PausesAtOnce(Protocol):
+    """Pauses reading in connection_made, and records what it reads."""
+
+    def __init__(self):
+        self.received = []
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        transport.pause_producing()
+
+    def data_received(self, data):
+        self.received.append(data)
+
+
+def test_a_protocol_that_pauses_in_connection_made_is_not_read_from(fake_reactor):
+    left, right = socket.socketpair()
+    protocol = PausesAtOnce()
+    transport = Transport(fake_reactor, left, protocol)
+    transport.start()
+    right.send(b"hello")
+    fake_reactor.run_once(0)
+    fake_reactor.run_once(0)
+    assert protocol.received == []  # paused: start() must not undo it
+    transport.resume_producing()
+    run_until(fake_reactor, lambda: protocol.received)
+    assert protocol.received == [b"hello"]
+    transport.abort_connection()
+    right.close()
