@@ -169,7 +169,7 @@ def test_a_half_close_lets_the_other_side_answer():
         ("client", "eof", None), ("client", "lost", ConnectionDone)]
 
 
-def test_a_write_after_lose_connection_raises_until_the_bytes_are_gone():
+def test_a_write_after_lose_connection_raises_before_and_after_the_bytes_are_gone():
     trace = []
     pipe = connect(Recorder(trace, "client"), Recorder(trace, "server"))
     pipe.client.write(b"last words")
@@ -179,7 +179,8 @@ def test_a_write_after_lose_connection_raises_until_the_bytes_are_gone():
     with pytest.raises(TypeError, match="bytes, not str"):
         pipe.client.write("text")
     pipe.pump()
-    pipe.client.write(b"more")  # lost: written to nobody, as on the real transport
+    with pytest.raises(RuntimeError, match=r"write\(\) after lose_connection\(\)"):
+        pipe.client.write(b"more")  # the connection is gone now: still a mistake
     pipe.client.lose_connection()
     pipe.client.abort_connection()
     assert pipe.pump() == 0
