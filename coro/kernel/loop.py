@@ -233,7 +233,7 @@ class Kernel:
 
     def _cancel_the_rest(self):
         while self._tasks:
-            for task in list(self._tasks):
+            for task in sorted(self._tasks, key=lambda t: t.id):  # in order: a run replays
                 if task.state is _WAITING:
                     self._request_cancel(task)
             self._tick()
