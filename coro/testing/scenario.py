@@ -17,8 +17,8 @@ finishing: reading the client's end of file, or waiting out their idle timeout. 
 run waits until every connection is closed at both ends (it looks every
 :data:`SETTLE_CHECK` seconds, while the network runs on), then cancels the server,
 whose ``with listener`` closes the listener. So the kernel has nothing left to cancel
-when the main task returns: it cancels leftovers in the order of a set, which is not
-the same from one process to the next, and the log would not be either.
+when the main task returns, and every connection ends the way the server and the
+client end it, in the log, rather than cut short by the end of the run.
 """
 
 from dataclasses import dataclass
