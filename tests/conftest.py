@@ -1,6 +1,11 @@
-"""Test-wide rules: chapter markers from folders, and nothing left behind."""
+"""Test-wide rules: chapter markers from folders.
 
-import os
+The fixtures (``clock``, ``errors``, ``reactor``, ``fake_reactor``, ``kernel``,
+``unhandled_failures``) and the checks that a test leaves nothing behind come from coro's
+own pytest plugin, :mod:`coro.testing.plugin`, which pyproject.toml's ``coro_check_all``
+turns on for every test here.
+"""
+
 import re
 from pathlib import Path
 
@@ -16,21 +21,6 @@ def pytest_collection_modifyitems(config, items):
         for part in Path(item.fspath).parts:
             if CHAPTER_FOLDER.fullmatch(part):
                 item.add_marker(getattr(pytest.mark, part))
-
-
-def _open_fds():
-    return {fd: os.readlink(f"/proc/self/fd/{fd}")
-            for fd in map(int, os.listdir("/proc/self/fd"))
-            if os.path.exists(f"/proc/self/fd/{fd}")}
-
-
-@pytest.fixture(autouse=True)
-def no_descriptor_left_open():
-    """Fail a test that leaves a file descriptor open that was not open before it."""
-    before = _open_fds()
-    yield
-    leaked = {fd: target for fd, target in _open_fds().items() if before.get(fd) != target}
-    assert not leaked, f"descriptors left open: {leaked}"
 
 
 pytest_plugins = ["tests.reactor_fixtures", "tests.deferred_fixtures"]

@@ -1,5 +1,6 @@
-"""Fixtures for Deferred tests: a Deferred left with an unhandled Failure fails the test,
-in coro and, for the tests that run the same scenario on Twisted, in Twisted too.
+"""Fixtures for Deferred tests that run the same scenario on Twisted: a Deferred left with
+an unhandled Failure fails the test in Twisted too, as the plugin's ``unhandled_failures``
+(:mod:`coro.testing.plugin`) makes it fail in coro.
 
 :class:`Library` gives coro.deferred and twisted.internet.defer one set of names, so that
 one scenario runs on both: coro's PEP 8 names, each mapped to Twisted's camelCase.
@@ -12,41 +13,6 @@ from typing import Callable
 import pytest
 
 import coro.deferred as coro_deferred
-from coro.deferred.deferred import Deferred
-
-
-class Unhandled(list):
-    """The Failures that Deferreds reported, unhandled, when garbage-collected."""
-
-    def report(self, failure, deferred):
-        self.append(failure)
-
-    def take(self):
-        """Collect garbage now, and return (and forget) what was reported."""
-        gc.collect()
-        taken = list(self)
-        self.clear()
-        return taken
-
-
-@pytest.fixture(autouse=True)
-def unhandled_failures(monkeypatch):
-    """The unhandled Failures of the test's Deferreds; any left unclaimed fails it.
-
-    What was alive before the test is set aside while it runs (``gc.freeze``), so that
-    the collections that find dropped Deferreds go through the objects made since: a
-    full collection of the test session's heap after every test would cost a tenth of
-    a second each, a third of the suite's time.
-    """
-    found = Unhandled()
-    monkeypatch.setattr(Deferred, "report_unhandled", found.report)
-    gc.freeze()
-    try:
-        yield found
-        gc.collect()
-    finally:
-        gc.unfreeze()
-    assert not found, f"Deferreds were dropped with unhandled failures: {found}"
 
 
 @pytest.fixture

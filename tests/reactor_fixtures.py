@@ -1,30 +1,15 @@
-"""Fixtures for the reactor tests of chapters 8 and 9: reactors whose errors are checked."""
+"""The reactor tests' own fixture: the plugin's ``reactor``, on every backend.
+
+The plugin (:mod:`coro.testing.plugin`) gives a test one reactor, on this system's best
+backend. The book's tests run each reactor test on select, poll and epoll alike, and
+with the signal handlers a program's reactor has.
+"""
 
 import pytest
 
 from coro.io import multiplexer
-from coro.io.clock import FakeClock
 from coro.reactor.loop import Reactor
-
-
-class Errors(list):
-    """The errors a reactor reported, as ``(exception, context)`` pairs."""
-
-    def report(self, exc, context):
-        self.append((exc, context))
-
-    def take(self):
-        taken = list(self)
-        self.clear()
-        return taken
-
-
-@pytest.fixture
-def errors():
-    """The reactor's reported errors; a test that leaves any unclaimed fails."""
-    found = Errors()
-    yield found
-    assert not found, f"errors reported that the test did not expect: {found}"
+from coro.testing.plugin import assert_nothing_left_on
 
 
 @pytest.fixture(params=list(multiplexer.BACKENDS))
@@ -32,20 +17,7 @@ def reactor(request, errors):
     """A reactor with a real clock on each backend, closed after the test."""
     with Reactor(multiplexer.create(request.param), report_error=errors.report) as reactor:
         yield reactor
-        assert reactor.pending_timers() == 0, "a timer was left pending"
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def fake_reactor(clock, errors):
-    """A reactor whose time only moves when the test says so."""
-    with Reactor(clock=clock, report_error=errors.report) as reactor:
-        yield reactor
-        assert reactor.pending_timers() == 0, "a timer was left pending"
+        assert_nothing_left_on(reactor)
 
 
 def run_until(reactor, condition, *, limit=20.0):
