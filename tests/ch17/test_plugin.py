@@ -162,9 +162,9 @@ def test_a_test_that_asks_for_the_kernel_runs_as_its_main_task(tmp_path):
                      run.report), run
     # On the fake clock, the ticker made simulated time run on: the limit is in real time.
     assert re.search(r"test_ticks_for_ever did not end within 0\.2s, while the kernel's clock "
-                     r"moved [\d.e+]+s; still running then: <Task \d+ test_ticks_for_ever waiting in "
-                     r"Queue.get>, <Task \d+ test_ticks_for_ever.<locals>.tick waiting for its "
-                     r"sleep to end>", run.report), run
+                     r"moved [\d.e+]+s; still running then: <Task \d+ test_ticks_for_ever "
+                     r"waiting in Queue.get>, <Task \d+ test_ticks_for_ever.<locals>.tick "
+                     r"waiting for its sleep to end>", run.report), run
     assert re.search(r"test_reads_a_silent_socket did not end within 0\.2s, .* still running "
                      r"then: <Task \d+ test_reads_a_silent_socket waiting to read descriptor "
                      r"\d+>", run.report), run
