@@ -125,7 +125,7 @@ def test_a_test_that_asks_for_the_kernel_runs_as_its_main_task(tmp_path):
     run = run_pytest(tmp_path, """
         import socket
         import pytest
-        from coro.kernel import Queue, sleep, spawn, wait_readable
+        from coro.kernel import Queue, TaskCancelled, sleep, spawn, wait_readable
 
         async def test_sleeps_in_simulated_time(kernel, clock):
             await sleep(600)
@@ -152,11 +152,24 @@ def test_a_test_that_asks_for_the_kernel_runs_as_its_main_task(tmp_path):
             ours, theirs = socket.socketpair()
             with ours, theirs:
                 await wait_readable(ours)
+
+        @pytest.mark.coro_timeout(0.2)
+        async def test_will_not_be_cancelled(kernel):
+            async def stubborn():
+                while True:
+                    try:
+                        await sleep(1)
+                    except TaskCancelled:
+                        pass
+
+            await spawn(stubborn())
+            await Queue(1).get()
         """)
     assert run.outcomes == {
         "test_sleeps_in_simulated_time": {"PASSED"}, "test_yields_from_a_sleep": {"PASSED"},
         "test_deadlocks": {"FAILED"}, "test_ticks_for_ever": {"FAILED"},
-        "test_reads_a_silent_socket": {"FAILED"}}, run
+        "test_reads_a_silent_socket": {"FAILED"},
+        "test_will_not_be_cancelled": {"FAILED", "ERROR"}}, run
     assert re.search(r"test_deadlocks can never end: every task waits on another and nothing "
                      r"can wake them: \[<Task \d+ test_deadlocks waiting in Queue.get>\]",
                      run.report), run
@@ -168,6 +181,10 @@ def test_a_test_that_asks_for_the_kernel_runs_as_its_main_task(tmp_path):
     assert re.search(r"test_reads_a_silent_socket did not end within 0\.2s, .* still running "
                      r"then: <Task \d+ test_reads_a_silent_socket waiting to read descriptor "
                      r"\d+>", run.report), run
+    # The time limit stopped it as Ctrl-C would, cancelling its tasks; one refused to stop.
+    assert re.search(r"the test's tasks did not end within 0\.2s, and their cleanup did not end "
+                     r"in as long again: <Task \d+ test_will_not_be_cancelled.<locals>.stubborn "
+                     r"waiting for its sleep to end>", run.report), run
 
 
 def test_a_test_that_leaves_something_behind_fails_and_names_it(tmp_path):
