@@ -114,6 +114,10 @@ CHAPTERS = (
         Stage("client", "python -m coro.pipeline_client [--max-concurrent N] [--writers N] "
                         "[--queue-size N] [HOST:]PORT ..."),
     ), part="b"),
+    Chapter(17, "Testing asynchronous code", (
+        Stage("demo", "python -m poetry_server.simulation --seed N [--clients N] "
+                      "[--faults none|some|many]"),
+    )),
 )
 
 

@@ -54,7 +54,8 @@ class UnhandledFailures(list):
     """The Failures that Deferreds were garbage-collected with, unhandled, in order."""
 
     def report(self, failure, deferred):
-        """What :attr:`Deferred.report_unhandled` calls while the collector is in place."""
+        """What :attr:`~coro.deferred.deferred.Deferred.report_unhandled` calls while the
+        collector is in place."""
         self.append(failure)
 
     def take(self):

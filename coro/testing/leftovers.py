@@ -24,8 +24,8 @@ def open_descriptors():
     """Each open descriptor and what it is, or None where the system does not say (no /proc).
 
     Returns:
-        A dict from descriptor number to the target of its /proc link: a path, or
-        ``socket:[inode]``, ``pipe:[inode]``, ``anon_inode:[eventpoll]``.
+        Each descriptor number, mapped to the target of its /proc link (a path, or
+        ``socket:[inode]``, ``pipe:[inode]``, ``anon_inode:[eventpoll]``).
     """
     if not os.path.isdir(_PROC_FDS):
         return None

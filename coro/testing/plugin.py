@@ -5,17 +5,18 @@ Installing the package is enough: pytest finds this module through the ``pytest1
 point ``coro`` (``-p no:coro`` turns it off). Nothing else in coro imports pytest.
 
 Fixtures:
-    clock: A :class:`~coro.io.clock.FakeClock` at 0, moved only by the test (or a kernel).
-    errors: The :class:`~coro.testing.errors.ReportedErrors` the loops below report to.
-        A test claims those it expected with ``errors.take()``; any left fail it.
-    reactor: A :class:`~coro.reactor.loop.Reactor` on this system's best multiplexer and
-        the real clock, without signal handlers, closed after the test.
-    fake_reactor: The same on the ``clock`` fixture: its time moves when the test says so.
-    kernel: A :class:`~coro.testing.limits.WatchedKernel` on the ``clock`` fixture: its
-        sleeps and timeouts take no time (it jumps to its next timer when nothing else can
-        happen). No signal handlers; closed after the test.
-    unhandled_failures: The :class:`~coro.testing.errors.UnhandledFailures` of the test's
-        Deferreds; ``take()`` claims them.
+
+- ``clock``: a :class:`~coro.io.clock.FakeClock` at 0, moved only by the test (or a kernel).
+- ``errors``: the :class:`~coro.testing.errors.ReportedErrors` the loops below report to.
+  A test claims those it expected with ``errors.take()``; any left fail it.
+- ``reactor``: a :class:`~coro.reactor.loop.Reactor` on this system's best multiplexer and
+  the real clock, without signal handlers, closed after the test.
+- ``fake_reactor``: the same on the ``clock`` fixture; its time moves when the test says so.
+- ``kernel``: a :class:`~coro.testing.limits.WatchedKernel` on the ``clock`` fixture; its
+  sleeps and timeouts take no time (it jumps to its next timer when nothing else can
+  happen). No signal handlers; closed after the test.
+- ``unhandled_failures``: the :class:`~coro.testing.errors.UnhandledFailures` of the
+  test's Deferreds; ``take()`` claims them.
 
 After the test, ``reactor``, ``fake_reactor`` and ``kernel`` fail it if a timer is still
 set (naming the function it would call, or the task that sleeps) or a kernel task still

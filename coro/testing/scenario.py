@@ -95,7 +95,7 @@ class SimulationResult:
 
     @property
     def clean(self):
-        """Whether nothing was left behind: no socket open, no timer set, no error reported."""
+        """Whether nothing was left behind (no socket open, no timer set, no error reported)."""
         return not self.open_sockets and not self.timers_left and not self.reported
 
 

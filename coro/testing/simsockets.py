@@ -10,7 +10,7 @@ and :func:`~coro.kernel.sockets.open_connection` make, with the answers TCP give
 - ``recv`` raises :exc:`BlockingIOError` while nothing has arrived, and returns ``b""``
   once the peer's end of file (its ``shutdown(SHUT_WR)`` or its ``close``) has arrived
   after all its bytes;
-- ``send`` takes what fits in the send buffer, :data:`SEND_BUFFER` bytes that the peer
+- ``send`` takes what fits in the send buffer, :data:`~coro.testing.simsockets.SEND_BUFFER` bytes that the peer
   has not read yet, in flight or waiting in its buffer; past that it raises
   :exc:`BlockingIOError`, so a peer that never reads holds the sender back;
 - after a reset, the next ``recv`` or ``send`` raises :exc:`ConnectionResetError`, and
@@ -40,7 +40,7 @@ from coro.io.multiplexer import READ, WRITE
 
 #: The one host of the simulated network.
 HOST = "127.0.0.1"
-#: The first simulated descriptor number: no real descriptor is that high.
+#: The first simulated descriptor number; no real descriptor is that high.
 FIRST_FD = 100_000
 #: How many bytes a socket may have sent that its peer has not read yet.
 SEND_BUFFER = 64 * 1024
@@ -107,7 +107,7 @@ class SimSocket:
     Invariant: an open socket holds a descriptor number, registered with its network;
     a connected one has a ``_peer`` (the other end, perhaps closed by now) and
     ``_unread_by_peer`` counts the bytes it sent that the peer has not read, never
-    more than :data:`SEND_BUFFER`. ``_reset`` is an arrived reset not yet raised;
+    more than :data:`~coro.testing.simsockets.SEND_BUFFER`. ``_reset`` is an arrived reset not yet raised;
     ``_dead`` a reset already raised.
     """
 

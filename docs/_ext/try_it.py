@@ -16,7 +16,7 @@ The page shows the commands, each after a ``$`` prompt (the copy button leaves t
 prompt out). The runner treats them as a reader's terminals would:
 
 - A ``python -m poetry_server...`` line is a server, which a reader leaves running in
-  its own terminal. The runner starts it with ``--port 0`` instead of the page's port,
+  its own terminal (but not ``poetry_server.simulation``, a simulated run that ends). The runner starts it with ``--port 0`` instead of the page's port,
   reads the ``... on HOST:PORT`` lines it prints, and writes the real ports into the
   later commands wherever the page's ports appear (the page's ``--port 10001`` with
   three poems stands for 10001, 10002 and 10003). Servers are stopped with Ctrl-C at
@@ -55,7 +55,8 @@ TOP_FOLDERS = ("coro", "poetry_server", "exercises")
 #: How long any one command, or a server's announcement, may take in a test run.
 COMMAND_TIMEOUT = 60.0
 
-_SERVER = re.compile(r"^python -m poetry_server\b")
+#: A server: any poetry_server command but the simulation, which runs a simulated one.
+_SERVER = re.compile(r"^python -m poetry_server\b(?!\.simulation\b)")
 _ANNOUNCED = re.compile(r" on (\S+):(\d+)$")
 
 

@@ -1,6 +1,7 @@
 """The layout shows the book: budgets per module, and layers that only look down.
 
-The runtime is four packages, in the order the book builds them. A layer may import the
+The runtime is five packages, in the order the book builds them (the last, testing, is the
+book's tests turned into a toolkit). A layer may import the
 ones before it, never one after it, and never a stage: a reader who stops at chapter 9
 has a reactor that needs nothing from chapters 10 to 16.
 """
