@@ -373,7 +373,7 @@ def check_ctrl_c_closes_everything_and_exits_cleanly(module, connections, option
             client.send_signal(signal.SIGINT)
             out, err = client.communicate(timeout=10)
     assert client.returncode == 130
-    assert err == "Interrupted.\n"
+    assert err == "Interrupted.\n", err
     assert server.errors == []
     port = server.address[1]
     assert out.splitlines()[-connections:] == [
