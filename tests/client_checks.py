@@ -411,7 +411,7 @@ def check_ctrl_c_reports_what_finished_and_what_was_cut_short(module, options=()
     assert TASK_LINE.match(lines[0]).groups() == ("1", "13", LOOPBACK, str(ports[0]))
     assert lines[1:3] == [
         f"Task 2: cut short after 1200 bytes of poetry from 127.0.0.1:{ports[1]}",
-        f"Task 3: cut short after 0 bytes of poetry from 127.0.0.1:{ports[2]}"]
+        f"Task 3: cut short after 0 bytes of poetry from 127.0.0.1:{ports[2]}"], out
     # Then the timeline of the run up to the signal: every task has its row, and each
     # task cut short ends with a "!" at the moment of the signal, the timeline's end
     # (where it may cover task 2's last bytes, when they came in that last column).
