@@ -336,3 +336,21 @@ def test_the_replay_command_prints_the_log_of_the_run_in_process():
     assert outcomes.splitlines() == [*map(str, expected.outcomes),
                                      f"Simulated time: {expected.elapsed:.3f}s; "
                                      f"nothing was left behind."]
+
+
+def test_a_stall_past_the_servers_idle_timeout_hands_the_unframed_client_a_short_poem():
+    # Chapter 12's weakness, found by the simulation: the server drops a client whose
+    # connection stalled longer than its --idle-timeout by closing it, as it should, and
+    # a client that takes the end of the connection for the end of the poem reports a
+    # short poem as a whole one. Framing the poem (chapter 12) is what tells them apart.
+    big = POEM * 300
+    result = simulate_poetry(
+        44, kernel_server.serve, kernel_client.get_poetry, poem=big, clients=2,
+        num_bytes=100_000, delay=0.01, timeout=3.0, idle_timeout=0.2,
+        faults=Faults(latency=(0.001, 0.05), max_chunk=8192, stall_probability=0.05,
+                      stall=(0.3, 0.8)))
+    short = [o for o in result.outcomes if o.error is None and o.poem != big]
+    assert short, [str(o) for o in result.outcomes]
+    for outcome in short:
+        assert big.startswith(outcome.poem)  # a true beginning, cut off: no error said so
+    assert result.clean
