@@ -24,13 +24,13 @@ whose writes are readable at once, or with :mod:`coro.testing.transports`.
 
 import math
 
-from coro.io import multiplexer as _multiplexer
 from coro.io.clock import FakeClock
+from coro.testing.wrapped import WrappedMultiplexer
 
 __all__ = ["AutojumpMultiplexer", "FakeClock", "autojump"]
 
 
-class AutojumpMultiplexer:
+class AutojumpMultiplexer(WrappedMultiplexer):
     """A multiplexer that moves a fake clock on where the one it wraps would sleep.
 
     Invariant: the clock moves only in :meth:`poll`, only when the wrapped multiplexer
@@ -44,8 +44,8 @@ class AutojumpMultiplexer:
     """
 
     def __init__(self, clock, multiplexer=None):
+        super().__init__(multiplexer)
         self.clock = clock
-        self.multiplexer = _multiplexer.create() if multiplexer is None else multiplexer
 
     @property
     def name(self):
@@ -66,34 +66,6 @@ class AutojumpMultiplexer:
         if not ready:
             self.clock.advance(timeout)
         return ready
-
-    def register(self, fd, interest):
-        """Start watching ``fd`` for ``interest``."""
-        self.multiplexer.register(fd, interest)
-
-    def modify(self, fd, interest):
-        """Watch ``fd`` for ``interest`` instead."""
-        self.multiplexer.modify(fd, interest)
-
-    def unregister(self, fd):
-        """Stop watching ``fd``."""
-        self.multiplexer.unregister(fd)
-
-    def close(self):
-        """Close the wrapped multiplexer."""
-        self.multiplexer.close()
-
-    def __len__(self):
-        return len(self.multiplexer)
-
-    def __contains__(self, fd):
-        return fd in self.multiplexer
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
 
     def __repr__(self):
         return f"<{type(self).__name__} over {self.multiplexer!r}, at {self.clock.now()}>"

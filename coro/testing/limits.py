@@ -26,10 +26,10 @@ import linecache
 import time
 
 from coro.deferred.failure import Failure
-from coro.io import multiplexer as _multiplexer
 from coro.kernel.loop import Deadlock, Kernel
 from coro.kernel.traps import current_task
 from coro.testing.leftovers import running_tasks
+from coro.testing.wrapped import WrappedMultiplexer
 
 
 class Hung(Exception):
@@ -109,7 +109,7 @@ class WatchedKernel(Kernel):
     """
 
     def __init__(self, multiplexer=None, *, handle_signals=False, **options):
-        watchdog = _Watchdog(_multiplexer.create() if multiplexer is None else multiplexer)
+        watchdog = _Watchdog(multiplexer)
         try:
             super().__init__(watchdog, handle_signals=handle_signals, **options)
         except BaseException:  # the kernel refused its options: close what was made here
@@ -174,7 +174,7 @@ def _as_main(kernel, body, name):
     return result
 
 
-class _Watchdog:
+class _Watchdog(WrappedMultiplexer):
     """A multiplexer (it wraps one) that also keeps a limit in real time.
 
     Invariant: while armed, no poll sleeps past the deadline, and the first poll that
@@ -182,7 +182,7 @@ class _Watchdog:
     """
 
     def __init__(self, multiplexer):
-        self._multiplexer = multiplexer
+        super().__init__(multiplexer)
         self._deadline = self._seconds = self._on_expiry = None
 
     def arm(self, seconds, on_expiry):
@@ -194,28 +194,10 @@ class _Watchdog:
 
     def poll(self, timeout=None):
         if self._deadline is None:
-            return self._multiplexer.poll(timeout)
+            return self.multiplexer.poll(timeout)
         left = max(self._deadline - time.monotonic(), 0)
-        events = self._multiplexer.poll(left if timeout is None else min(timeout, left))
+        events = self.multiplexer.poll(left if timeout is None else min(timeout, left))
         if time.monotonic() >= self._deadline:
             on_expiry, self._deadline = self._on_expiry, None
             on_expiry(self._seconds)
         return events
-
-    def register(self, fd, interest):
-        self._multiplexer.register(fd, interest)
-
-    def modify(self, fd, interest):
-        self._multiplexer.modify(fd, interest)
-
-    def unregister(self, fd):
-        self._multiplexer.unregister(fd)
-
-    def close(self):
-        self._multiplexer.close()
-
-    def __len__(self):
-        return len(self._multiplexer)
-
-    def __contains__(self, fd):
-        return fd in self._multiplexer

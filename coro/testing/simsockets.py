@@ -195,7 +195,9 @@ class SimSocket:
         self._side = "a->b"
         return errno.EINPROGRESS
 
-    def recv(self, size):
+    def _check_connected(self):
+        """What recv and send check first: open, connected, and not reset since the
+        last call (a reset is raised once, at the first call after it arrived)."""
         self._check_open()
         if self.state is State.CONNECTING:
             raise _error(errno.EAGAIN)
@@ -204,6 +206,9 @@ class SimSocket:
         if self._reset:
             self._reset, self._dead = False, True
             raise _error(errno.ECONNRESET)
+
+    def recv(self, size):
+        self._check_connected()
         if self._received:
             data = bytes(self._received[:size])
             del self._received[:size]
@@ -215,14 +220,7 @@ class SimSocket:
 
     def send(self, data):
         """Send what fits in the send buffer; returns how many bytes it took."""
-        self._check_open()
-        if self.state is State.CONNECTING:
-            raise _error(errno.EAGAIN)
-        if self.state is not State.CONNECTED:
-            raise _error(errno.ENOTCONN)
-        if self._reset:
-            self._reset, self._dead = False, True
-            raise _error(errno.ECONNRESET)
+        self._check_connected()
         if self._shut_wr or self._dead:
             raise _error(errno.EPIPE)
         room = SEND_BUFFER - self._unread_by_peer
