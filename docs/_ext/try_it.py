@@ -15,8 +15,8 @@ as the reader would type them, and checks that the output shows what the page sa
 The page shows the commands, each after a ``$`` prompt (the copy button leaves the
 prompt out). The runner treats them as a reader's terminals would:
 
-- A ``python -m poetry_server...`` line is a server, which a reader leaves running in
-  its own terminal (but not ``poetry_server.simulation``, a simulated run that ends). The runner starts it with ``--port 0`` instead of the page's port,
+- A line that runs a server (a stage ``python -m coro --list`` calls a server) is one a
+  reader leaves running in its own terminal. The runner starts it with ``--port 0`` instead of the page's port,
   reads the ``... on HOST:PORT`` lines it prints, and writes the real ports into the
   later commands wherever the page's ports appear (the page's ``--port 10001`` with
   three poems stands for 10001, 10002 and 10003). Servers are stopped with Ctrl-C at
@@ -48,6 +48,8 @@ from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util.docutils import SphinxDirective
 
+from coro.chapters import CHAPTERS
+
 ROOT = Path(__file__).resolve().parents[2]
 #: The repository's folders a command may name, linked into the scratch folder.
 TOP_FOLDERS = ("coro", "poetry_server", "exercises")
@@ -55,8 +57,11 @@ TOP_FOLDERS = ("coro", "poetry_server", "exercises")
 #: How long any one command, or a server's announcement, may take in a test run.
 COMMAND_TIMEOUT = 60.0
 
-#: A server: any poetry_server command but the simulation, which runs a simulated one.
-_SERVER = re.compile(r"^python -m poetry_server\b(?!\.simulation\b)")
+#: A server: a command of a stage the table of contents (``python -m coro --list``) calls
+#: a server, such as ``python -m poetry_server.kernel_server ...``.
+_SERVER = re.compile(r"^python -m (?:%s)(?:\s|$)" % "|".join(sorted(
+    {re.escape(stage.command.split()[2]) for chapter in CHAPTERS for stage in chapter.stages
+     if stage.role == "server"})))
 _ANNOUNCED = re.compile(r" on (\S+):(\d+)$")
 
 
